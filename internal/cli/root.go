@@ -1,0 +1,189 @@
+// Package cli wires the command tree: one file per command, each built by
+// a NewCmdX constructor from the shared Deps.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ai-sandbox/ai-sandbox/internal/config"
+	"github.com/ai-sandbox/ai-sandbox/internal/proc"
+	"github.com/ai-sandbox/ai-sandbox/internal/tools"
+	"github.com/ai-sandbox/ai-sandbox/internal/ui"
+)
+
+// Version is set at build time with -ldflags "-X …/cli.Version=…".
+var Version = "dev"
+
+// Runner is what commands need to start processes. proc.Runner is the
+// real one; tests pass a fake that records argv.
+type Runner interface {
+	Output(ctx context.Context, argv []string) (proc.Result, error)
+	Interactive(ctx context.Context, argv []string, stdio proc.Stdio, extraEnv []string, onSignal func(os.Signal) bool) (int, error)
+}
+
+// Deps are the facts and services every command may use.
+type Deps struct {
+	Getenv  func(string) string
+	Streams ui.Streams
+	Runner  Runner
+	Tools   *tools.Table
+	// Home is the user's home folder; Getwd the current folder.
+	Home  string
+	Getwd func() (string, error)
+	UID   int
+	GID   int
+
+	paths *config.Paths
+}
+
+// Paths resolves the state folder once.
+func (d *Deps) Paths() (config.Paths, error) {
+	if d.paths != nil {
+		return *d.paths, nil
+	}
+	p, err := config.ResolvePaths(d.Getenv, d.Home)
+	if err != nil {
+		return config.Paths{}, err
+	}
+	d.paths = &p
+	return p, nil
+}
+
+// Docker is the docker CLI to call: $AI_SANDBOX_DOCKER (e.g. podman) or docker.
+func (d *Deps) Docker() string {
+	if v := d.Getenv("AI_SANDBOX_DOCKER"); v != "" {
+		return v
+	}
+	return "docker"
+}
+
+// LoadConfig reads config.json and the legacy workspaces file.
+func (d *Deps) LoadConfig() (*config.Config, error) {
+	p, err := d.Paths()
+	if err != nil {
+		return nil, err
+	}
+	return config.Load(p)
+}
+
+// Main runs the program and returns its exit code.
+func Main(ctx context.Context, args []string, getenv func(string) string, streams ui.Streams) int {
+	home := getenv("HOME")
+	if home == "" {
+		home, _ = os.UserHomeDir()
+	}
+	deps := &Deps{
+		Getenv:  getenv,
+		Streams: streams,
+		Runner:  proc.New(os.Environ()),
+		Tools:   tools.New(),
+		Home:    home,
+		Getwd:   os.Getwd,
+		UID:     os.Getuid(),
+		GID:     os.Getgid(),
+	}
+	return Execute(ctx, deps, args)
+}
+
+// Execute runs args against deps and maps errors to exit codes:
+// 2 for bad usage, docker's code when passed through, 1 otherwise.
+func Execute(ctx context.Context, deps *Deps, args []string) int {
+	root := NewCmdRoot(deps)
+	root.SetArgs(args)
+	root.SetIn(deps.Streams.In)
+	root.SetOut(deps.Streams.Out)
+	root.SetErr(deps.Streams.Err)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return 0
+	}
+	var exit *ui.ExitError
+	if errors.As(err, &exit) {
+		return exit.Code
+	}
+	s := deps.Streams
+	var usage *ui.UsageError
+	if errors.As(err, &usage) || isCobraUsage(err) {
+		s.Errorf("%s", err)
+		s.Hintf("see '%s --help'", commandPath(root, args))
+		return 2
+	}
+	s.Errorf("%s", err)
+	for _, h := range ui.HintsOf(err) {
+		s.Hintf("%s", h)
+	}
+	return 1
+}
+
+// isCobraUsage recognises cobra's own argument and flag errors.
+func isCobraUsage(err error) bool {
+	msg := err.Error()
+	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand flag", "flag needs an argument",
+		"invalid argument", "accepts ", "requires at least", "requires at most", "requires exactly", "bad flag syntax",
+		"if any flags in the group", "invalid output format"} {
+		if strings.Contains(msg, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func commandPath(root *cobra.Command, args []string) string {
+	cmd, _, err := root.Find(args)
+	if err != nil || cmd == nil {
+		return root.Name()
+	}
+	return cmd.CommandPath()
+}
+
+// NewCmdRoot builds the whole command tree.
+func NewCmdRoot(deps *Deps) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "ai-sandbox",
+		Short: "Run AI coding agents in hardened Docker containers",
+		Long: `ai-sandbox runs AI coding agents (OpenCode, Claude Code, Codex, Gemini CLI, Aider, …)
+or any command inside a hardened Docker container that sees only the project you
+are working on, gets only the API keys that agent needs, and runs as your own
+user with no capabilities and a read-only root file system.
+
+Start with 'ai-sandbox setup', or whitelist a project and run a shell:
+  ai-sandbox workspace add ~/projects/my-app
+  cd ~/projects/my-app && ai-sandbox run`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Version:       Version,
+	}
+	root.SetVersionTemplate("ai-sandbox {{.Version}}\n")
+	root.CompletionOptions.DisableDefaultCmd = true
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &ui.UsageError{Err: err} })
+
+	root.AddGroup(&cobra.Group{ID: "main", Title: "Running agents:"},
+		&cobra.Group{ID: "manage", Title: "Managing the sandbox:"},
+		&cobra.Group{ID: "other", Title: "Other commands:"})
+
+	add := func(group string, cmds ...*cobra.Command) {
+		for _, c := range cmds {
+			c.GroupID = group
+			root.AddCommand(c)
+		}
+	}
+	add("main", NewCmdRun(deps), NewCmdSetup(deps))
+	add("manage", NewCmdWorkspace(deps), NewCmdGit(deps), NewCmdNetwork(deps), NewCmdImage(deps), NewCmdTools(deps),
+		NewCmdPs(deps), NewCmdStop(deps), NewCmdClean(deps), NewCmdMigrateOpencodeDB(deps), NewCmdConfig(deps))
+	add("other", NewCmdDoctor(deps), NewCmdCompletion(deps), NewCmdVersion(deps))
+	root.SetHelpCommandGroupID("other")
+	return root
+}
+
+// notImplemented is the body of commands that a later change fills in.
+func notImplemented(name string) func(*cobra.Command, []string) error {
+	return func(*cobra.Command, []string) error {
+		return fmt.Errorf("%s is not implemented yet", name)
+	}
+}

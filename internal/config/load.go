@@ -1,0 +1,301 @@
+package config
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/gofrs/flock"
+)
+
+// ParseError says where and why config.json does not parse.
+type ParseError struct {
+	Path   string
+	Line   int    // 0 when unknown
+	Column int    // 0 when unknown
+	Key    string // the offending key, when known
+	Msg    string
+}
+
+func (e *ParseError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s", e.Path)
+	if e.Line > 0 {
+		fmt.Fprintf(&b, ":%d:%d", e.Line, e.Column)
+	}
+	b.WriteString(": ")
+	if e.Key != "" {
+		fmt.Fprintf(&b, "key %q: ", e.Key)
+	}
+	b.WriteString(e.Msg)
+	return b.String()
+}
+
+// Load reads config.json (a missing file gives the defaults) and merges
+// the legacy one-path-per-line workspaces file into Workspaces.
+func Load(p Paths) (*Config, error) {
+	c, err := loadFile(p.ConfigFile())
+	if err != nil {
+		return nil, err
+	}
+	legacy, err := ReadLegacyWorkspaces(p.LegacyWorkspaces())
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range legacy {
+		if !contains(c.Workspaces, w) {
+			c.Workspaces = append(c.Workspaces, w)
+		}
+	}
+	return c, nil
+}
+
+func loadFile(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		c := Default()
+		c.normalize()
+		return c, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	c, err := Decode(path, data)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Decode parses config.json strictly: unknown keys, wrong types, trailing
+// data and truncated files are errors that name the place.
+func Decode(path string, data []byte) (*Config, error) {
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, &ParseError{Path: path, Msg: "file is empty"}
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var c Config
+	if err := dec.Decode(&c); err != nil {
+		return nil, decodeError(path, data, dec, err)
+	}
+	if dec.More() {
+		line, col := position(data, dec.InputOffset())
+		return nil, &ParseError{Path: path, Line: line, Column: col, Msg: "unexpected data after the JSON object"}
+	}
+	if c.Version != 0 && c.Version != 1 && c.Version != CurrentVersion {
+		return nil, &ParseError{Path: path, Key: "version", Msg: fmt.Sprintf("unsupported version %d (this ai-sandbox reads 1 and 2)", c.Version)}
+	}
+	c.normalize()
+	return &c, nil
+}
+
+func decodeError(path string, data []byte, dec *json.Decoder, err error) error {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		line, col := position(data, syn.Offset)
+		return &ParseError{Path: path, Line: line, Column: col, Msg: syn.Error()}
+	case errors.As(err, &typ):
+		line, col := position(data, typ.Offset)
+		return &ParseError{Path: path, Line: line, Column: col, Key: typ.Field,
+			Msg: fmt.Sprintf("expected %s, found a JSON %s", typ.Type, typ.Value)}
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		line, col := position(data, int64(len(data)))
+		return &ParseError{Path: path, Line: line, Column: col, Msg: "file ends in the middle of the JSON (truncated?)"}
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		key := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		line, col := position(data, dec.InputOffset())
+		return &ParseError{Path: path, Line: line, Column: col, Key: key, Msg: "unknown key"}
+	default:
+		line, col := position(data, dec.InputOffset())
+		return &ParseError{Path: path, Line: line, Column: col, Msg: err.Error()}
+	}
+}
+
+// position turns a byte offset into a 1-based line and column.
+func position(data []byte, off int64) (int, int) {
+	if off > int64(len(data)) {
+		off = int64(len(data))
+	}
+	if off < 0 {
+		off = 0
+	}
+	before := data[:off]
+	line := bytes.Count(before, []byte{'\n'}) + 1
+	col := int(off) - bytes.LastIndexByte(before, '\n')
+	return line, col
+}
+
+// ReadLegacyWorkspaces reads the original's one-path-per-line file.
+// Blank lines and # comments are skipped; a missing file is empty.
+func ReadLegacyWorkspaces(path string) ([]string, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read legacy workspaces file: %w", err)
+	}
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if !contains(out, line) {
+			out = append(out, line)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	return out, nil
+}
+
+// Save writes c atomically (temp file in the same folder, fsync, rename)
+// with mode 0600. Callers that read-modify-write use Update instead.
+func Save(p Paths, c *Config) error {
+	c.normalize()
+	data, err := json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode config: %w", err)
+	}
+	return WriteFileAtomic(p.ConfigFile(), append(data, '\n'), 0o600)
+}
+
+// WriteFileAtomic replaces path with data: a reader sees the old file or
+// the new one, never a mix, and a crash never leaves a truncated file.
+func WriteFileAtomic(path string, data []byte, mode fs.FileMode) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("create %s: %w", dir, err)
+	}
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	name := tmp.Name()
+	cleanup := func() { tmp.Close(); os.Remove(name) }
+	if err := tmp.Chmod(mode); err != nil {
+		cleanup()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if _, err := tmp.Write(data); err != nil {
+		cleanup()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		cleanup()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(name)
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Rename(name, path); err != nil {
+		os.Remove(name)
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+// lockTimeout bounds the wait for another ai-sandbox process.
+const lockTimeout = 30 * time.Second
+
+// Lock takes the cross-process lock on the state folder.
+func Lock(p Paths) (unlock func(), err error) {
+	if err := os.MkdirAll(p.Root, 0o700); err != nil {
+		return nil, fmt.Errorf("create %s: %w", p.Root, err)
+	}
+	l := flock.New(p.LockFile())
+	deadline := time.Now().Add(lockTimeout)
+	for {
+		ok, err := l.TryLock()
+		if err != nil {
+			return nil, fmt.Errorf("lock %s: %w", p.LockFile(), err)
+		}
+		if ok {
+			return func() { _ = l.Unlock() }, nil
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("lock %s: another ai-sandbox holds it for over %s", p.LockFile(), lockTimeout)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// Update reads config.json under the lock, lets fn change it, and writes
+// it back atomically. When the file does not parse, fn is not called and
+// nothing is written. When fn returns ErrNoChange, nothing is written.
+func Update(p Paths, fn func(c *Config) error) error {
+	unlock, err := Lock(p)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	c, err := loadFile(p.ConfigFile())
+	if err != nil {
+		return err
+	}
+	if err := fn(c); err != nil {
+		if errors.Is(err, ErrNoChange) {
+			return nil
+		}
+		return err
+	}
+	return Save(p, c)
+}
+
+// ErrNoChange tells Update that fn changed nothing.
+var ErrNoChange = errors.New("no change")
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// RemoveLegacyWorkspace drops path from the legacy workspaces file, if it
+// is there, so that it does not come back through the merge. Call it
+// while holding the lock.
+func RemoveLegacyWorkspace(p Paths, path string) (bool, error) {
+	data, err := os.ReadFile(p.LegacyWorkspaces())
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("read legacy workspaces file: %w", err)
+	}
+	var kept []string
+	removed := false
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.TrimSpace(line) == path {
+			removed = true
+			continue
+		}
+		kept = append(kept, line)
+	}
+	if !removed {
+		return false, nil
+	}
+	return true, WriteFileAtomic(p.LegacyWorkspaces(), []byte(strings.Join(kept, "\n")), 0o600)
+}

@@ -1,0 +1,105 @@
+package config
+
+// CurrentVersion is the schema version written. Version 2 is the
+// original's; ours is a superset of it and keeps the number.
+const CurrentVersion = 2
+
+// Config is config.json. Every key of the original's version-2 schema is
+// here, so a file it wrote loads unchanged; keys added by ai-sandbox are
+// optional. Decoding is strict: an unknown key is an error.
+type Config struct {
+	Version    int      `json:"version"`
+	Workspaces []string `json:"workspaces"`
+	Git        Git      `json:"git"`
+	Networks   Networks `json:"networks"`
+	Tools      Tools    `json:"tools"`
+	MCP        MCP      `json:"mcp"`
+
+	// Added by ai-sandbox.
+	Settings Settings `json:"settings"`
+	Image    Image    `json:"image"`
+}
+
+// Git is the per-workspace git access mode.
+type Git struct {
+	AllowedWorkspaces   []string `json:"allowedWorkspaces"`
+	FetchOnlyWorkspaces []string `json:"fetchOnlyWorkspaces"`
+	// KeySelections is kept as the original wrote it (it never used it).
+	KeySelections map[string]any `json:"keySelections,omitempty"`
+}
+
+// Networks are docker networks joined by default.
+type Networks struct {
+	Global     []string            `json:"global"`
+	Workspaces map[string][]string `json:"workspaces"`
+}
+
+// Tools records what the image holds and per-tool choices.
+type Tools struct {
+	Installed []string `json:"installed"`
+	// Env lists extra env-file keys passed to a tool, by tool name.
+	Env map[string][]string `json:"env,omitempty"`
+	// HostConfig is the opt-in sharing of a tool's host config folders:
+	// "off" (default), "ro" or "rw".
+	HostConfig map[string]string `json:"hostConfig,omitempty"`
+}
+
+// MCP is the original's browser-MCP choice.
+type MCP struct {
+	Installed  []string `json:"installed"`
+	ChromePath string   `json:"chromePath,omitempty"`
+}
+
+// Settings are scalar run settings. Each can also come from a flag or an
+// AI_SANDBOX_* variable (flag > env > this file > default).
+type Settings struct {
+	Image       string `json:"image,omitempty"`
+	IdleTimeout string `json:"idleTimeout,omitempty"`
+	PidsLimit   *int64 `json:"pidsLimit,omitempty"`
+	Memory      string `json:"memory,omitempty"`
+	CPUs        string `json:"cpus,omitempty"`
+	PortBind    string `json:"portBind,omitempty"`
+}
+
+// Image records how the sandbox image was built, so that a rebuild with
+// no flags gives the same image.
+type Image struct {
+	Preset    string   `json:"preset,omitempty"`
+	Tools     []string `json:"tools,omitempty"`
+	Addons    []string `json:"addons,omitempty"`
+	BaseImage string   `json:"baseImage,omitempty"`
+	CACerts   []string `json:"caCerts,omitempty"`
+}
+
+// Default is the configuration used when no file exists.
+func Default() *Config {
+	return &Config{Version: CurrentVersion}
+}
+
+// normalize fills nil slices and maps so the file always shows every key.
+func (c *Config) normalize() {
+	if c.Version == 0 {
+		c.Version = CurrentVersion
+	}
+	if c.Workspaces == nil {
+		c.Workspaces = []string{}
+	}
+	if c.Git.AllowedWorkspaces == nil {
+		c.Git.AllowedWorkspaces = []string{}
+	}
+	if c.Git.FetchOnlyWorkspaces == nil {
+		c.Git.FetchOnlyWorkspaces = []string{}
+	}
+	if c.Networks.Global == nil {
+		c.Networks.Global = []string{}
+	}
+	if c.Networks.Workspaces == nil {
+		c.Networks.Workspaces = map[string][]string{}
+	}
+	if c.Tools.Installed == nil {
+		c.Tools.Installed = []string{}
+	}
+	if c.MCP.Installed == nil {
+		c.MCP.Installed = []string{}
+	}
+}

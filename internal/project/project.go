@@ -1,0 +1,215 @@
+// Package project finds the project a folder belongs to (its git
+// top-level, when there is one) and computes the project id that names
+// its containers and per-project data. The id is the original's, so that
+// users who migrate keep their per-project OpenCode data:
+//
+//	<readable-name>-<first 8 hex of sha256(source)>
+//	source = "git:<origin url>", else "gitroot:<top-level>", else "path:<dir>"
+//
+// Git facts are read from the files in .git directly (no git process),
+// which keeps a launch fast.
+package project
+
+import (
+	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+)
+
+// Info is what is known about a folder's project.
+type Info struct {
+	// TopLevel is the git work tree top-level containing the folder, or
+	// "" when the folder is not in a git work tree.
+	TopLevel string
+	// OriginURL is remote.origin.url as written in the git config.
+	OriginURL string
+	// Source is the string hashed into the id.
+	Source string
+	// ID is <readable>-<8 hex>.
+	ID string
+}
+
+// Find describes the project of dir (a canonical path). stop bounds the
+// search for .git: folders above it are not looked at ("" = no bound).
+func Find(dir, stop string) Info {
+	var in Info
+	gitPath, top := findGit(dir, stop)
+	if top != "" {
+		in.TopLevel = top
+		if common := commonDir(gitPath); common != "" {
+			in.OriginURL = originURL(filepath.Join(common, "config"))
+		}
+	}
+	switch {
+	case in.OriginURL != "":
+		in.Source = "git:" + in.OriginURL
+		in.ID = ID(readableFromURL(in.OriginURL), in.Source)
+	case in.TopLevel != "":
+		in.Source = "gitroot:" + in.TopLevel
+		in.ID = ID(filepath.Base(in.TopLevel), in.Source)
+	default:
+		in.Source = "path:" + dir
+		in.ID = ID(filepath.Base(dir), in.Source)
+	}
+	return in
+}
+
+// ID joins a readable name and the first 8 hex digits of sha256(source).
+func ID(name, source string) string {
+	sum := sha256.Sum256([]byte(source))
+	return Readable(name) + "-" + hex.EncodeToString(sum[:])[:8]
+}
+
+var notNameChar = regexp.MustCompile(`[^a-z0-9_-]`)
+
+// Readable makes a name safe for container names: spaces become "-",
+// only [a-z0-9_-] is kept, at most 30 characters, "workspace" if empty.
+func Readable(name string) string {
+	s := strings.ToLower(strings.ReplaceAll(name, " ", "-"))
+	s = notNameChar.ReplaceAllString(s, "")
+	if len(s) > 30 {
+		s = s[:30]
+	}
+	if s == "" {
+		return "workspace"
+	}
+	return s
+}
+
+func readableFromURL(u string) string {
+	u = strings.TrimRight(u, "/")
+	i := strings.LastIndexAny(u, "/:")
+	base := u[i+1:]
+	return strings.TrimSuffix(base, ".git")
+}
+
+// findGit walks up from dir looking for a .git entry. It returns the
+// path of that entry and the folder holding it (the top-level).
+func findGit(dir, stop string) (gitPath, top string) {
+	d := dir
+	for {
+		p := filepath.Join(d, ".git")
+		if _, err := os.Lstat(p); err == nil {
+			return p, d
+		}
+		if d == stop {
+			return "", ""
+		}
+		parent := filepath.Dir(d)
+		if parent == d {
+			return "", ""
+		}
+		d = parent
+	}
+}
+
+// commonDir resolves a .git entry (a folder, or a "gitdir:" file for
+// worktrees and submodules) to the git common dir holding the config.
+func commonDir(gitPath string) string {
+	st, err := os.Stat(gitPath)
+	if err != nil {
+		return ""
+	}
+	gitDir := gitPath
+	if !st.IsDir() {
+		data, err := os.ReadFile(gitPath)
+		if err != nil {
+			return ""
+		}
+		line := strings.TrimSpace(string(data))
+		if !strings.HasPrefix(line, "gitdir:") {
+			return ""
+		}
+		gitDir = strings.TrimSpace(strings.TrimPrefix(line, "gitdir:"))
+		if !filepath.IsAbs(gitDir) {
+			gitDir = filepath.Join(filepath.Dir(gitPath), gitDir)
+		}
+	}
+	if data, err := os.ReadFile(filepath.Join(gitDir, "commondir")); err == nil {
+		c := strings.TrimSpace(string(data))
+		if !filepath.IsAbs(c) {
+			c = filepath.Join(gitDir, c)
+		}
+		return filepath.Clean(c)
+	}
+	return gitDir
+}
+
+// originURL reads remote.origin.url from a git config file: the last
+// value wins, as with `git config --get`.
+func originURL(configPath string) string {
+	f, err := os.Open(configPath)
+	if errors.Is(err, fs.ErrNotExist) || err != nil {
+		return ""
+	}
+	defer f.Close()
+	inOrigin := false
+	url := ""
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || line[0] == '#' || line[0] == ';' {
+			continue
+		}
+		if line[0] == '[' {
+			inOrigin = isOriginSection(line)
+			continue
+		}
+		if !inOrigin {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok || !strings.EqualFold(strings.TrimSpace(k), "url") {
+			continue
+		}
+		url = gitValue(strings.TrimSpace(v))
+	}
+	return url
+}
+
+func isOriginSection(line string) bool {
+	end := strings.IndexByte(line, ']')
+	if end < 0 {
+		return false
+	}
+	inner := strings.TrimSpace(line[1:end])
+	name, sub, ok := strings.Cut(inner, " ")
+	if !ok || !strings.EqualFold(name, "remote") {
+		return false
+	}
+	return strings.TrimSpace(sub) == `"origin"`
+}
+
+// gitValue unquotes a git config value and drops a trailing comment.
+func gitValue(v string) string {
+	var b strings.Builder
+	inQuote := false
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		switch {
+		case c == '"':
+			inQuote = !inQuote
+		case c == '\\' && i+1 < len(v):
+			i++
+			switch v[i] {
+			case 'n':
+				b.WriteByte('\n')
+			case 't':
+				b.WriteByte('\t')
+			default:
+				b.WriteByte(v[i])
+			}
+		case (c == '#' || c == ';') && !inQuote:
+			return strings.TrimSpace(b.String())
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return strings.TrimSpace(b.String())
+}

@@ -1,0 +1,87 @@
+// Package ui owns the terminal side of the program: the standard streams,
+// whether they are terminals, colour, and the wording of messages
+// (DESIGN.md §7: "ai-sandbox: error: …" on stderr, lower case, no period).
+package ui
+
+import (
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/fatih/color"
+	"github.com/mattn/go-isatty"
+)
+
+// Streams are the three standard streams and what is known about them.
+type Streams struct {
+	In  io.Reader
+	Out io.Writer
+	Err io.Writer
+
+	// InFile and OutFile are the real files behind In and Out, when there
+	// are any; docker needs them to own the terminal.
+	InFile  *os.File
+	OutFile *os.File
+	ErrFile *os.File
+
+	InTTY  bool
+	OutTTY bool
+	ErrTTY bool
+	// Color is true when messages may use colour (stderr is a terminal
+	// and NO_COLOR is unset).
+	Color bool
+}
+
+// StdStreams describes the process's own stdio.
+func StdStreams(getenv func(string) string) Streams {
+	s := Streams{
+		In: os.Stdin, Out: os.Stdout, Err: os.Stderr,
+		InFile: os.Stdin, OutFile: os.Stdout, ErrFile: os.Stderr,
+		InTTY:  isTerminal(os.Stdin),
+		OutTTY: isTerminal(os.Stdout),
+		ErrTTY: isTerminal(os.Stderr),
+	}
+	s.Color = s.ErrTTY && getenv("NO_COLOR") == "" && getenv("TERM") != "dumb"
+	return s
+}
+
+func isTerminal(f *os.File) bool {
+	if f == nil {
+		return false
+	}
+	fd := f.Fd()
+	return isatty.IsTerminal(fd) || isatty.IsCygwinTerminal(fd)
+}
+
+// Interactive reports whether a question may be asked: both stdin and
+// stdout must be terminals.
+func (s Streams) Interactive() bool { return s.InTTY && s.OutTTY }
+
+func (s Streams) label(kind string, attr color.Attribute) string {
+	if !s.Color {
+		return kind
+	}
+	c := color.New(attr, color.Bold)
+	c.EnableColor()
+	return c.Sprint(kind)
+}
+
+// Errorf prints "ai-sandbox: error: …".
+func (s Streams) Errorf(format string, a ...any) {
+	fmt.Fprintf(s.Err, "ai-sandbox: %s: %s\n", s.label("error", color.FgRed), fmt.Sprintf(format, a...))
+}
+
+// Warnf prints "ai-sandbox: warning: …".
+func (s Streams) Warnf(format string, a ...any) {
+	fmt.Fprintf(s.Err, "ai-sandbox: %s: %s\n", s.label("warning", color.FgYellow), fmt.Sprintf(format, a...))
+}
+
+// Hintf prints "ai-sandbox: hint: …".
+func (s Streams) Hintf(format string, a ...any) {
+	fmt.Fprintf(s.Err, "ai-sandbox: %s: %s\n", s.label("hint", color.FgCyan), fmt.Sprintf(format, a...))
+}
+
+// Infof prints "ai-sandbox: …" on stderr: progress and notes, not data.
+func (s Streams) Infof(format string, a ...any) {
+	fmt.Fprintf(s.Err, "ai-sandbox: %s\n", fmt.Sprintf(format, a...))
+}
