@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -40,6 +39,9 @@ type Deps struct {
 	GID   int
 
 	paths *config.Paths
+	// started is set once a command's own code runs: an error before
+	// that is cobra's (unknown command, bad arguments), so a usage error.
+	started bool
 }
 
 // Paths resolves the state folder once.
@@ -109,7 +111,7 @@ func Execute(ctx context.Context, deps *Deps, args []string) int {
 	}
 	s := deps.Streams
 	var usage *ui.UsageError
-	if errors.As(err, &usage) || isCobraUsage(err) {
+	if errors.As(err, &usage) || !deps.started {
 		s.Errorf("%s", err)
 		s.Hintf("see '%s --help'", commandPath(root, args))
 		return 2
@@ -119,19 +121,6 @@ func Execute(ctx context.Context, deps *Deps, args []string) int {
 		s.Hintf("%s", h)
 	}
 	return 1
-}
-
-// isCobraUsage recognises cobra's own argument and flag errors.
-func isCobraUsage(err error) bool {
-	msg := err.Error()
-	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand flag", "flag needs an argument",
-		"invalid argument", "accepts ", "requires at least", "requires at most", "requires exactly", "bad flag syntax",
-		"if any flags in the group", "invalid output format"} {
-		if strings.Contains(msg, p) {
-			return true
-		}
-	}
-	return false
 }
 
 func commandPath(root *cobra.Command, args []string) string {
@@ -159,6 +148,7 @@ Start with 'ai-sandbox setup', or whitelist a project and run a shell:
 		SilenceErrors: true,
 		Version:       Version,
 	}
+	root.PersistentPreRun = func(*cobra.Command, []string) { deps.started = true }
 	root.SetVersionTemplate("ai-sandbox {{.Version}}\n")
 	root.CompletionOptions.DisableDefaultCmd = true
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &ui.UsageError{Err: err} })

@@ -1,15 +1,541 @@
 package cli
 
-import "github.com/spf13/cobra"
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/AlecAivazis/survey/v2"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/ai-sandbox/ai-sandbox/internal/config"
+	"github.com/ai-sandbox/ai-sandbox/internal/docker"
+	"github.com/ai-sandbox/ai-sandbox/internal/envfile"
+	"github.com/ai-sandbox/ai-sandbox/internal/proc"
+	"github.com/ai-sandbox/ai-sandbox/internal/project"
+	"github.com/ai-sandbox/ai-sandbox/internal/sandbox"
+	"github.com/ai-sandbox/ai-sandbox/internal/tools"
+	"github.com/ai-sandbox/ai-sandbox/internal/ui"
+	"github.com/ai-sandbox/ai-sandbox/internal/workspace"
+)
+
+const runLong = `Run an agent, or any command, in the project's sandbox.
+
+  ai-sandbox run [wrapper flags] [TOOL [tool args...]]
+
+Where wrapper flags are recognised: only BEFORE the tool. The first argument
+that is not a wrapper flag is the tool, and everything after it goes to the
+tool untouched, so the tool's own flags are never taken (claude -p "x",
+opencode -s abc and gemini -s all reach the tool). "--" also ends the wrapper
+flags: ai-sandbox run -- --weird-command. Through an alias (opencode =
+'ai-sandbox run opencode') use the AI_SANDBOX_* variables instead:
+  AI_SANDBOX_EXPOSE=3000 opencode web
+
+With no TOOL (or with --shell) it opens a shell in the sandbox. A known agent
+(see 'ai-sandbox tools') runs in its own sandbox ai-<tool>-<project> with its
+own home (~/.ai-sandbox/tools/<tool>/home at /home/agent) and only the API keys
+it declares, plus those listed for it in config.json (tools.env), taken from
+~/.ai-sandbox/env (or your environment) and passed by name. Any other command
+runs in the project's shell sandbox, with no agent's keys.
+
+The current folder must be inside a whitelisted workspace. The sandbox mounts
+only the project: the git top-level of the current folder when it lies in the
+workspace, else the current folder, at the same path. Root is read-only, the
+user is yours (uid:gid), capabilities are dropped, privileges cannot be
+raised, and processes and memory are limited.
+
+One container per tool and project; every terminal is a 'docker exec' into it,
+so quitting one never ends another. The container stops once its last
+session has ended and the idle timeout has passed.
+
+Environment:
+  AI_SANDBOX_IMAGE, AI_SANDBOX_IDLE_TIMEOUT, AI_SANDBOX_PIDS_LIMIT,
+  AI_SANDBOX_MEMORY, AI_SANDBOX_CPUS, AI_SANDBOX_PORT_BIND (or PORT_BIND)
+                       the settings below (flag > variable > config.json)
+  AI_SANDBOX_EXPOSE    ports to publish, comma-separated
+  AI_SANDBOX_NETWORK   docker networks to join, comma-separated
+  AI_RUN_DEBUG=1       print every docker command line on stderr
+  AI_SANDBOX_DOCKER    the docker CLI to use (e.g. podman)`
+
+type runOptions struct {
+	shell      bool
+	print      bool
+	quiet      bool
+	expose     []string
+	networks   []string
+	mounts     []string
+	envNames   []string
+	flags      *pflag.FlagSet
+	toolArgs   []string
+	helpWanted bool
+}
+
+func newRunFlags(o *runOptions) *pflag.FlagSet {
+	fs := pflag.NewFlagSet("run", pflag.ContinueOnError)
+	fs.SetInterspersed(false) // the first non-flag argument is the tool; the rest is its own
+	fs.SetOutput(io.Discard)
+	fs.BoolVarP(&o.shell, "shell", "s", false, "open a shell in the sandbox (of TOOL, when given)")
+	fs.BoolVar(&o.print, "print", false, "print the docker command lines that would run, and run nothing")
+	fs.BoolVarP(&o.quiet, "quiet", "q", false, "no notes or warnings about the launch")
+	fs.StringSliceVarP(&o.expose, "expose", "e", nil, "publish container ports on the host (`PORT[,PORT]`; 127.0.0.1 unless --port-bind all)")
+	fs.StringSliceVarP(&o.networks, "network", "n", nil, "join docker networks (`NAME[,NAME]`)")
+	fs.StringArrayVar(&o.mounts, "mount", nil, "mount a host path too: `SRC[:DST][:ro|rw]`, read-only unless :rw")
+	fs.StringSliceVar(&o.envNames, "env", nil, "pass one more env-file key (`NAME`) to this run")
+	fs.String("image", config.DefaultImage, "the sandbox image")
+	fs.String("idle-timeout", config.DefaultIdleTimeout.String(), "stop the container this long after its last session (0 = at once)")
+	fs.Int64("pids-limit", config.DefaultPidsLimit, "most processes in the sandbox (-1 = no limit)")
+	fs.String("memory", config.DefaultMemory, "memory limit (e.g. 8g; none = no limit)")
+	fs.String("cpus", "", "CPU limit (e.g. 2)")
+	fs.String("port-bind", config.DefaultPortBind, "where published ports listen: localhost or all")
+	fs.BoolVarP(&o.helpWanted, "help", "h", false, "help for run")
+	o.flags = fs
+	return fs
+}
 
 func NewCmdRun(deps *Deps) *cobra.Command {
-	return &cobra.Command{Use: "run", Short: "Run an agent or a command in the project's sandbox", RunE: notImplemented("run")}
+	cmd := &cobra.Command{
+		Use:                   "run [wrapper flags] [TOOL [tool args...]]",
+		Short:                 "Run an agent or a command in the project's sandbox",
+		Long:                  runLong,
+		DisableFlagParsing:    true, // our own parser stops at the tool
+		DisableFlagsInUseLine: true,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var o runOptions
+			fs := newRunFlags(&o)
+			if err := fs.Parse(args); err != nil {
+				return &ui.UsageError{Err: err}
+			}
+			if o.helpWanted {
+				return cmd.Help()
+			}
+			o.toolArgs = fs.Args()
+			return runRun(cmd.Context(), deps, &o)
+		},
+	}
+	// Shown in --help only; parsing is done by newRunFlags.
+	var shown runOptions
+	cmd.Flags().AddFlagSet(newRunFlags(&shown))
+	return cmd
 }
 
-func NewCmdPs(deps *Deps) *cobra.Command {
-	return &cobra.Command{Use: "ps", Short: "List running sandboxes", RunE: notImplemented("ps")}
+func runRun(ctx context.Context, deps *Deps, o *runOptions) error {
+	s := deps.Streams
+	p, err := deps.Paths()
+	if err != nil {
+		return err
+	}
+	cfg, err := config.Load(p)
+	if err != nil {
+		return err
+	}
+	settings, err := config.Resolve(cfg.Settings, deps.Getenv, o.flags)
+	if err != nil {
+		return &ui.UsageError{Err: err}
+	}
+
+	// Which sandbox, which command.
+	sandboxTool := sandbox.ShellTool
+	var agent *tools.Tool
+	var cmdArgs []string
+	if len(o.toolArgs) > 0 {
+		if t, ok := deps.Tools.Lookup(o.toolArgs[0]); ok {
+			agent = &t
+			sandboxTool = t.Name
+			cmdArgs = append([]string{t.Binary}, o.toolArgs[1:]...)
+		} else {
+			if o.shell {
+				return &ui.UsageError{Err: fmt.Errorf("--shell takes a known agent's name, not %q (see 'ai-sandbox tools')", o.toolArgs[0])}
+			}
+			if !o.quiet {
+				s.Warnf("%s is not a known agent; it runs in the project's shell sandbox without any agent's keys", o.toolArgs[0])
+			}
+			cmdArgs = o.toolArgs
+		}
+	}
+	if len(cmdArgs) == 0 || o.shell {
+		cmdArgs = sandbox.ShellCmd()
+	}
+	if deps.UID == 0 && !o.quiet {
+		s.Warnf("you are root, so the sandbox user is root too (without capabilities); run ai-sandbox as your own user")
+	}
+
+	// Where.
+	wd, err := deps.Getwd()
+	if err != nil {
+		return fmt.Errorf("current folder: %w", err)
+	}
+	cwd, err := filepath.EvalSymlinks(wd)
+	if err != nil {
+		return fmt.Errorf("current folder %s: %w", wd, err)
+	}
+	ws, ok := workspace.Match(canonicalWorkspaces(cfg.Workspaces), cwd)
+	if !ok {
+		ws, err = askWhitelist(deps, cwd)
+		if err != nil {
+			return err
+		}
+	}
+	proj := project.Find(cwd, ws)
+	projectDir := cwd
+	if proj.TopLevel != "" && (proj.TopLevel == ws || workspace.Within(proj.TopLevel, ws)) {
+		projectDir = proj.TopLevel
+	}
+	if err := workspace.Check(projectDir, deps.Home, p.Root); err != nil {
+		return ui.WithHint(err, "cd into a project folder inside the workspace")
+	}
+
+	// Secrets: only the keys this tool declares plus the user's extras.
+	env, err := envfile.Load(p.EnvFile())
+	if err != nil {
+		return err
+	}
+	var wanted []string
+	if agent != nil {
+		wanted = append(wanted, agent.EnvKeys...)
+	}
+	wanted = append(wanted, cfg.Tools.Env[sandboxTool]...)
+	wanted = append(wanted, o.envNames...)
+	secretNames, secretEnv := selectSecrets(wanted, env, deps.Getenv)
+
+	ports, err := parsePorts(append(o.expose, splitList(deps.Getenv("AI_SANDBOX_EXPOSE"))...))
+	if err != nil {
+		return &ui.UsageError{Err: err}
+	}
+	networks := dedupe(append(o.networks, splitList(deps.Getenv("AI_SANDBOX_NETWORK"))...))
+	if len(networks) == 0 {
+		networks = savedNetworks(cfg, cwd, projectDir, ws)
+	}
+	extraMounts, err := parseMounts(deps, o.mounts, p.Root)
+	if err != nil {
+		return err
+	}
+
+	facts := sandbox.Facts{
+		Tool: sandboxTool, ProjectID: proj.ID, Project: projectDir, Workspace: ws, Cwd: cwd,
+		UID: deps.UID, GID: deps.GID, Image: settings.Image,
+		IdleTimeout: settings.IdleTimeout, PidsLimit: settings.PidsLimit, Memory: settings.Memory,
+		CPUs: settings.CPUs, PortBind: settings.PortBind, Ports: ports, Networks: networks,
+		ExtraMounts: extraMounts,
+		Cmd:         cmdArgs,
+		TTY:         s.InTTY && s.OutTTY,
+		Interactive: stdinOpen(s),
+		TermEnv:     termEnv(deps.Getenv),
+		SecretNames: secretNames,
+		SessionID:   newSessionID(),
+	}
+	if err := prepareHost(deps, p, cfg, agent, &facts, !o.print); err != nil {
+		return err
+	}
+	plan := sandbox.NewPlan(facts)
+
+	if o.print {
+		fmt.Fprintln(s.Out, "# the sandbox container (skipped when it already runs with this spec)")
+		fmt.Fprintln(s.Out, docker.Quote(append([]string{deps.Docker()}, docker.RunArgs(plan.Run)...)))
+		for _, n := range plan.ExtraNetworks {
+			fmt.Fprintln(s.Out, docker.Quote(append([]string{deps.Docker()}, docker.NetworkConnectArgs(n, plan.Name)...)))
+		}
+		fmt.Fprintln(s.Out, "# the session")
+		fmt.Fprintln(s.Out, docker.Quote(append([]string{deps.Docker()}, docker.ExecArgs(plan.Exec)...)))
+		return nil
+	}
+
+	m := &sandbox.Manager{Docker: deps.Docker(), Runner: deps.Runner, Streams: s, Debug: deps.Getenv("AI_RUN_DEBUG") == "1"}
+	outcome, err := m.Ensure(ctx, plan)
+	if err != nil {
+		return err
+	}
+	if outcome == sandbox.Mismatch {
+		s.Warnf("%s is running with other settings (image, mounts, ports or networks) and has sessions attached; this session joins it as it is", plan.Name)
+		s.Hintf("to apply the new settings, end its sessions or run 'ai-sandbox stop %s', then run again", sandboxTool)
+	}
+	stdio := proc.Stdio{In: s.In, Out: s.Out, Err: s.Err}
+	if s.InFile != nil {
+		stdio.In = s.InFile
+	}
+	if s.OutFile != nil {
+		stdio.Out = s.OutFile
+	}
+	if s.ErrFile != nil {
+		stdio.Err = s.ErrFile
+	}
+	code, err := m.Exec(ctx, plan, stdio, secretEnv)
+	if err != nil {
+		return err
+	}
+	if code != 0 {
+		return &ui.ExitError{Code: code}
+	}
+	return nil
 }
 
-func NewCmdStop(deps *Deps) *cobra.Command {
-	return &cobra.Command{Use: "stop", Short: "Stop sandboxes", RunE: notImplemented("stop")}
+// canonicalWorkspaces resolves symlinks in entries (files written by the
+// original or by hand may hold them); missing folders are kept as written.
+func canonicalWorkspaces(list []string) []string {
+	out := make([]string, 0, len(list))
+	for _, w := range list {
+		if r, err := filepath.EvalSymlinks(w); err == nil {
+			out = append(out, r)
+		} else {
+			out = append(out, filepath.Clean(w))
+		}
+	}
+	return out
+}
+
+func askWhitelist(deps *Deps, cwd string) (string, error) {
+	s := deps.Streams
+	notInside := fmt.Errorf("%s is not inside a whitelisted workspace", cwd)
+	hint := "ai-sandbox workspace add " + docker.Quote([]string{cwd})
+	if !s.Interactive() {
+		return "", ui.WithHint(notInside, "to allow it, run: "+hint)
+	}
+	if err := workspace.Check(cwd, deps.Home, mustRoot(deps)); err != nil {
+		return "", ui.WithHint(fmt.Errorf("%w; it cannot be whitelisted: %v", notInside, err), "cd into a project folder")
+	}
+	yes := false
+	q := &survey.Confirm{Message: fmt.Sprintf("Whitelist %s?", cwd), Default: false}
+	err := survey.AskOne(q, &yes, survey.WithStdio(s.InFile, s.OutFile, s.ErrFile))
+	if err != nil {
+		return "", fmt.Errorf("whitelist question: %w", err)
+	}
+	if !yes {
+		return "", ui.WithHint(notInside, "to allow it later, run: "+hint)
+	}
+	canon, _, err := AddWorkspace(deps, cwd)
+	if err != nil {
+		return "", err
+	}
+	s.Infof("whitelisted %s", canon)
+	return canon, nil
+}
+
+func mustRoot(deps *Deps) string {
+	p, err := deps.Paths()
+	if err != nil {
+		return ""
+	}
+	return p.Root
+}
+
+// selectSecrets picks the wanted keys' values: the env file first, then
+// the user's environment. It returns the names to pass and NAME=value
+// pairs for docker's own environment.
+func selectSecrets(wanted []string, env *envfile.File, getenv func(string) string) ([]string, []string) {
+	var names, pairs []string
+	for _, k := range dedupe(wanted) {
+		v, ok := env.Lookup(k)
+		if !ok {
+			v = getenv(k)
+			ok = v != ""
+		}
+		if !ok {
+			continue
+		}
+		names = append(names, k)
+		pairs = append(pairs, k+"="+v)
+	}
+	return names, pairs
+}
+
+func parsePorts(list []string) ([]int, error) {
+	var out []int
+	seen := map[int]bool{}
+	for _, item := range list {
+		for _, f := range splitList(item) {
+			n, err := strconv.Atoi(f)
+			if err != nil || n < 1 || n > 65535 {
+				return nil, fmt.Errorf("--expose %q: a port is a number from 1 to 65535", f)
+			}
+			if !seen[n] {
+				seen[n] = true
+				out = append(out, n)
+			}
+		}
+	}
+	return out, nil
+}
+
+// parseMounts reads --mount SRC[:DST][:ro|rw]. Sources go through the
+// same refusal rules as workspaces.
+func parseMounts(deps *Deps, specs []string, stateRoot string) ([]docker.Mount, error) {
+	var out []docker.Mount
+	cwd, err := deps.Getwd()
+	if err != nil {
+		return nil, err
+	}
+	for _, spec := range specs {
+		parts := strings.Split(spec, ":")
+		readOnly := true
+		if n := len(parts); n > 1 && (parts[n-1] == "ro" || parts[n-1] == "rw") {
+			readOnly = parts[n-1] == "ro"
+			parts = parts[:n-1]
+		}
+		if len(parts) > 2 || parts[0] == "" {
+			return nil, &ui.UsageError{Err: fmt.Errorf("--mount %q: expected SRC[:DST][:ro|rw]", spec)}
+		}
+		src, err := workspace.Expand(parts[0], deps.Home, cwd)
+		if err != nil {
+			return nil, &ui.UsageError{Err: fmt.Errorf("--mount %q: %w", spec, err)}
+		}
+		if r, err := filepath.EvalSymlinks(src); err == nil {
+			src = r
+		} else {
+			return nil, fmt.Errorf("--mount %q: %s does not exist", spec, src)
+		}
+		if err := workspace.Check(src, deps.Home, stateRoot); err != nil {
+			return nil, fmt.Errorf("--mount %q: %w", spec, err)
+		}
+		dst := src
+		if len(parts) == 2 {
+			dst = parts[1]
+		}
+		if !filepath.IsAbs(dst) {
+			return nil, &ui.UsageError{Err: fmt.Errorf("--mount %q: the target must be an absolute path", spec)}
+		}
+		out = append(out, docker.Mount{Source: src, Target: filepath.Clean(dst), ReadOnly: readOnly})
+	}
+	return out, nil
+}
+
+func savedNetworks(cfg *config.Config, dirs ...string) []string {
+	for _, d := range dirs {
+		if n := cfg.Networks.Workspaces[d]; len(n) > 0 {
+			return n
+		}
+	}
+	return cfg.Networks.Global
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func dedupe(list []string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, v := range list {
+		if v != "" && !seen[v] {
+			seen[v] = true
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func stdinOpen(s ui.Streams) bool {
+	if s.InFile == nil {
+		return s.In != nil
+	}
+	_, err := s.InFile.Stat()
+	return err == nil
+}
+
+func termEnv(getenv func(string) string) map[string]string {
+	out := map[string]string{}
+	for _, k := range []string{"TERM", "COLORTERM", "TERM_PROGRAM"} {
+		if v := getenv(k); v != "" {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+func newSessionID() string {
+	b := make([]byte, 8)
+	if _, err := rand.Read(b); err != nil {
+		return ""
+	}
+	return hex.EncodeToString(b)
+}
+
+// prepareHost creates what the container mounts (as the user, so nothing
+// on the host ends up owned by root) and fills the host-side facts. With
+// create false (--print) it only computes the paths.
+func prepareHost(deps *Deps, p config.Paths, cfg *config.Config, agent *tools.Tool, f *sandbox.Facts, create bool) error {
+	f.Home = p.ToolHome(f.Tool)
+	uidDir := filepath.Join(p.Cache(), "passwd", strconv.Itoa(f.UID)+"-"+strconv.Itoa(f.GID))
+	f.Passwd = filepath.Join(uidDir, "passwd")
+	f.Group = filepath.Join(uidDir, "group")
+	if agent != nil && agent.DB != nil {
+		f.DB = p.ProjectDB(agent.Name, f.ProjectID)
+		f.DBEnv, f.DBFile = agent.DB.Env, agent.DB.File
+	}
+	gitDir := filepath.Join(f.Project, ".git")
+	if st, err := os.Stat(gitDir); err == nil && st.IsDir() {
+		for _, name := range []string{"hooks", "config"} {
+			if _, err := os.Lstat(filepath.Join(gitDir, name)); err == nil {
+				f.ReadOnlyInProject = append(f.ReadOnlyInProject, filepath.Join(gitDir, name))
+			}
+		}
+	}
+	if agent != nil {
+		switch mode := cfg.Tools.HostConfig[agent.Name]; mode {
+		case "", "off":
+		case "ro", "rw":
+			exists := func(path string) bool { _, err := os.Stat(path); return err == nil }
+			f.HostConfig = sandbox.HostConfigMounts(deps.Home, agent.HostConfig, exists, mode == "ro")
+		default:
+			return fmt.Errorf("config.json tools.hostConfig.%s: %q is not off, ro or rw", agent.Name, mode)
+		}
+	}
+	if !create {
+		return nil
+	}
+	if err := os.MkdirAll(f.Home, 0o700); err != nil {
+		return fmt.Errorf("create the sandbox home: %w", err)
+	}
+	if f.DB != "" {
+		if err := os.MkdirAll(f.DB, 0o700); err != nil {
+			return fmt.Errorf("create the project database folder: %w", err)
+		}
+	}
+	passwd, group := sandbox.PasswdFor(f.UID, f.GID)
+	if err := writeIfChanged(f.Passwd, passwd); err != nil {
+		return err
+	}
+	if err := writeIfChanged(f.Group, group); err != nil {
+		return err
+	}
+	// Mount points inside the home are made here, by the user: docker
+	// would make them as root.
+	for _, m := range f.HostConfig {
+		rel, _ := filepath.Rel(sandbox.AgentHome, m.Target)
+		target := filepath.Join(f.Home, rel)
+		st, err := os.Stat(m.Source)
+		if err != nil {
+			continue
+		}
+		if st.IsDir() {
+			err = os.MkdirAll(target, 0o700)
+		} else if _, statErr := os.Stat(target); errors.Is(statErr, os.ErrNotExist) {
+			if err = os.MkdirAll(filepath.Dir(target), 0o700); err == nil {
+				err = os.WriteFile(target, nil, 0o600)
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("prepare %s: %w", target, err)
+		}
+	}
+	return nil
+}
+
+func writeIfChanged(path, content string) error {
+	if old, err := os.ReadFile(path); err == nil && string(old) == content {
+		return nil
+	}
+	return config.WriteFileAtomic(path, []byte(content), 0o644)
 }

@@ -206,7 +206,7 @@ func sortedKeys[V any](m map[string]V) []string {
 
 // InspectArgs asks for one container's state, labels and session facts.
 func InspectArgs(name, format string) []string {
-	return []string{"container", "inspect", "--type", "container", "--format", format, name}
+	return []string{"container", "inspect", "--format", format, name}
 }
 
 // RemoveArgs force-removes containers.

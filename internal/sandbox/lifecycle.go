@@ -1,0 +1,283 @@
+package sandbox
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/ai-sandbox/ai-sandbox/internal/docker"
+	"github.com/ai-sandbox/ai-sandbox/internal/proc"
+	"github.com/ai-sandbox/ai-sandbox/internal/ui"
+)
+
+// Runner is the process runner the lifecycle needs.
+type Runner interface {
+	Output(ctx context.Context, argv []string) (proc.Result, error)
+	Interactive(ctx context.Context, argv []string, stdio proc.Stdio, extraEnv []string, onSignal func(os.Signal) bool) (int, error)
+}
+
+// Manager brings sandboxes up and attaches sessions.
+type Manager struct {
+	Docker  string // the docker CLI: "docker", "podman", a path
+	Runner  Runner
+	Streams ui.Streams
+	// Debug prints every docker command line on stderr before it runs.
+	Debug bool
+}
+
+// State is what docker says about a sandbox container.
+type State struct {
+	Exists   bool
+	Running  bool
+	SpecHash string
+}
+
+const inspectFormat = `{{.State.Running}}|{{index .Config.Labels "` + LabelSpecHash + `"}}`
+
+func (m *Manager) argv(args []string) []string {
+	return append([]string{m.Docker}, args...)
+}
+
+func (m *Manager) output(ctx context.Context, args []string) (proc.Result, error) {
+	argv := m.argv(args)
+	if m.Debug {
+		fmt.Fprintf(m.Streams.Err, "+ %s\n", docker.Quote(argv))
+	}
+	res, err := m.Runner.Output(ctx, argv)
+	if err != nil {
+		if errors.Is(err, syscall.ENOENT) || strings.Contains(err.Error(), "executable file not found") {
+			return res, ui.WithHint(fmt.Errorf("the docker CLI %q was not found", m.Docker),
+				"install Docker Engine or Docker Desktop, or set AI_SANDBOX_DOCKER to your docker-compatible CLI (e.g. podman)")
+		}
+		return res, err
+	}
+	return res, nil
+}
+
+// engineError turns docker's stderr into an error with a hint.
+func engineError(what string, res proc.Result) error {
+	msg := strings.TrimSpace(string(res.Stderr))
+	if msg == "" {
+		msg = fmt.Sprintf("docker exited with code %d", res.ExitCode)
+	}
+	err := fmt.Errorf("%s: %s", what, firstLine(msg))
+	if strings.Contains(msg, "Cannot connect to the Docker daemon") || strings.Contains(msg, "Is the docker daemon running") ||
+		strings.Contains(msg, "permission denied while trying to connect") {
+		return ui.WithHint(err, "start the Docker engine (or Docker Desktop) and make sure your user may use it: 'docker info' must work")
+	}
+	return err
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// Inspect asks docker for a container's state.
+func (m *Manager) Inspect(ctx context.Context, name string) (State, error) {
+	res, err := m.output(ctx, docker.InspectArgs(name, inspectFormat))
+	if err != nil {
+		return State{}, err
+	}
+	if res.ExitCode != 0 {
+		if bytes.Contains(res.Stderr, []byte("No such")) {
+			return State{}, nil
+		}
+		return State{}, engineError("inspect "+name, res)
+	}
+	running, hash, _ := strings.Cut(strings.TrimSpace(string(res.Stdout)), "|")
+	return State{Exists: true, Running: running == "true", SpecHash: hash}, nil
+}
+
+// Sessions counts the sessions attached to a running container: the
+// processes whose parent is outside it, less docker's init.
+func (m *Manager) Sessions(ctx context.Context, name string) (int, error) {
+	res, err := m.output(ctx, docker.TopArgs(name))
+	if err != nil {
+		return 0, err
+	}
+	if res.ExitCode != 0 {
+		return 0, engineError("list the processes of "+name, res)
+	}
+	return CountSessions(res.Stdout), nil
+}
+
+// CountSessions reads `docker top NAME -eo pid,ppid` output.
+func CountSessions(top []byte) int {
+	type row struct{ pid, ppid int }
+	var rows []row
+	pids := map[int]bool{}
+	sc := bufio.NewScanner(bytes.NewReader(top))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) < 2 {
+			continue
+		}
+		pid, err1 := strconv.Atoi(f[0])
+		ppid, err2 := strconv.Atoi(f[1])
+		if err1 != nil || err2 != nil {
+			continue // header
+		}
+		rows = append(rows, row{pid, ppid})
+		pids[pid] = true
+	}
+	n := 0
+	for _, r := range rows {
+		if !pids[r.ppid] {
+			n++
+		}
+	}
+	if n > 0 {
+		n-- // docker-init (or the keeper, without --init)
+	}
+	return n
+}
+
+// Outcome says how a launch found its container.
+type Outcome int
+
+const (
+	Created  Outcome = iota // a new container was started
+	Attached                // the running container was reused
+	Mismatch                // the running container differs from the plan; attached anyway
+)
+
+// Ensure makes the plan's container run. A running container with the
+// same spec is reused. One with another spec is recreated when no
+// session is attached, else kept (Mismatch) so that no session is killed.
+func (m *Manager) Ensure(ctx context.Context, p Plan) (Outcome, error) {
+	st, err := m.Inspect(ctx, p.Name)
+	if err != nil {
+		return 0, err
+	}
+	switch {
+	case st.Running && st.SpecHash == p.SpecHash:
+		return Attached, nil
+	case st.Running:
+		n, err := m.Sessions(ctx, p.Name)
+		if err != nil {
+			return 0, err
+		}
+		if n > 0 {
+			return Mismatch, nil
+		}
+		if err := m.remove(ctx, p.Name); err != nil {
+			return 0, err
+		}
+	case st.Exists:
+		// Stopped but not yet removed (or created by hand without --rm).
+		if err := m.remove(ctx, p.Name); err != nil {
+			return 0, err
+		}
+	}
+	return m.create(ctx, p)
+}
+
+func (m *Manager) remove(ctx context.Context, name string) error {
+	res, err := m.output(ctx, docker.RemoveArgs(name))
+	if err != nil {
+		return err
+	}
+	if res.ExitCode != 0 && !bytes.Contains(res.Stderr, []byte("No such")) && !bytes.Contains(res.Stderr, []byte("already in progress")) {
+		return engineError("remove "+name, res)
+	}
+	return nil
+}
+
+func (m *Manager) create(ctx context.Context, p Plan) (Outcome, error) {
+	res, err := m.output(ctx, docker.RunArgs(p.Run))
+	if err != nil {
+		return 0, err
+	}
+	if res.ExitCode != 0 {
+		stderr := string(res.Stderr)
+		switch {
+		case strings.Contains(stderr, "is already in use"):
+			// Another terminal created it a moment ago: attach to it.
+			return Attached, nil
+		case strings.Contains(stderr, "No such image") || strings.Contains(stderr, "image not known") ||
+			strings.Contains(stderr, "not found: manifest unknown"):
+			return 0, ui.WithHint(fmt.Errorf("the image %s does not exist", p.Run.Image),
+				"build it with 'ai-sandbox image build' (or pull one with 'ai-sandbox image pull'), or run 'ai-sandbox setup'",
+				"a different image can be chosen with --image or AI_SANDBOX_IMAGE")
+		}
+		return 0, engineError("start the sandbox "+p.Name, res)
+	}
+	for _, n := range p.ExtraNetworks {
+		res, err := m.output(ctx, docker.NetworkConnectArgs(n, p.Name))
+		if err != nil {
+			return 0, err
+		}
+		if res.ExitCode != 0 {
+			return 0, engineError("connect "+p.Name+" to network "+n, res)
+		}
+	}
+	return Created, nil
+}
+
+// Exec runs the plan's session attached to the terminal and returns its
+// exit code. secretEnv (NAME=value) goes to docker's own environment and
+// reaches the session by name only.
+func (m *Manager) Exec(ctx context.Context, p Plan, stdio proc.Stdio, secretEnv []string) (int, error) {
+	argv := m.argv(docker.ExecArgs(p.Exec))
+	if m.Debug {
+		fmt.Fprintf(m.Streams.Err, "+ %s\n", docker.Quote(argv))
+	}
+	forward := func(sig os.Signal) bool {
+		return m.forward(p, sig)
+	}
+	code, err := m.Runner.Interactive(ctx, argv, stdio, secretEnv, forward)
+	if err != nil {
+		return code, err
+	}
+	return code, nil
+}
+
+// forward delivers a signal caught by ai-sandbox to the session's
+// processes inside the container (docker exec does not forward signals).
+func (m *Manager) forward(p Plan, sig os.Signal) bool {
+	id := p.Exec.Env["AI_SANDBOX_SESSION"]
+	s, ok := sig.(syscall.Signal)
+	if id == "" || !ok {
+		return false
+	}
+	name := signalName(s)
+	if name == "" {
+		return false
+	}
+	args := docker.ExecArgs(docker.ExecSpec{Container: p.Name, Cmd: []string{"/bin/sh", "-c", forwardScript, "ai-sandbox-signal", id, name}})
+	// Use a fresh context: the launch's may be cancelled by now.
+	res, err := m.output(context.Background(), args)
+	return err == nil && res.ExitCode == 0
+}
+
+// forwardScript signals every process of one session ($1) with $2.
+const forwardScript = `found=1
+for p in /proc/[0-9]*; do
+  if tr '\0' '\n' < "$p/environ" 2>/dev/null | grep -qx "AI_SANDBOX_SESSION=$1"; then
+    kill -s "$2" "${p#/proc/}" 2>/dev/null && found=0
+  fi
+done
+exit $found`
+
+func signalName(s syscall.Signal) string {
+	switch s {
+	case syscall.SIGINT:
+		return "INT"
+	case syscall.SIGTERM:
+		return "TERM"
+	case syscall.SIGHUP:
+		return "HUP"
+	case syscall.SIGQUIT:
+		return "QUIT"
+	}
+	return ""
+}
