@@ -1,0 +1,175 @@
+package sandbox
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/ai-sandbox/ai-sandbox/internal/docker"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+func baseFacts() Facts {
+	return Facts{
+		Tool: "shell", ProjectID: "app-1a2b3c4d", Project: "/home/u/code/app", Workspace: "/home/u/code",
+		Cwd: "/home/u/code/app/sub", UID: 1000, GID: 1000, Image: "ai-sandbox:latest",
+		Home: "/home/u/.ai-sandbox/tools/shell/home", Passwd: "/home/u/.ai-sandbox/cache/passwd/1000-1000/passwd",
+		Group: "/home/u/.ai-sandbox/cache/passwd/1000-1000/group",
+		IdleTimeout: 5 * time.Minute, PidsLimit: 1024, Memory: "8g", PortBind: "localhost",
+		Cmd: []string{"true"}, Interactive: true, SessionID: "0011223344556677",
+	}
+}
+
+func golden(t *testing.T, name string, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name+".golden")
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if diff := cmp.Diff(string(want), got); diff != "" {
+		t.Errorf("%s mismatch (-want +got):\n%s", name, diff)
+	}
+}
+
+func render(p Plan) string {
+	return strings.Join(append([]string{"docker"}, docker.RunArgs(p.Run)...), "\n") + "\n\n" +
+		strings.Join(append([]string{"docker"}, docker.ExecArgs(p.Exec)...), "\n") + "\n"
+}
+
+func TestPlanGolden(t *testing.T) {
+	cases := map[string]func(f *Facts){
+		"shell-minimal": func(f *Facts) {},
+		"opencode-full": func(f *Facts) {
+			f.Tool, f.ProjectID = "opencode", "app-1a2b3c4d"
+			f.Home = "/home/u/.ai-sandbox/tools/opencode/home"
+			f.DB, f.DBEnv, f.DBFile = "/home/u/.ai-sandbox/opencode-dbs/app-1a2b3c4d", "OPENCODE_DB", "opencode.db"
+			f.ReadOnlyInProject = []string{"/home/u/code/app/.git/hooks", "/home/u/code/app/.git/config"}
+			f.Ports = []int{4096, 3000}
+			f.Networks = []string{"db", "cache"}
+			f.Cmd = []string{"opencode", "-s", "abc"}
+			f.TTY = true
+			f.TermEnv = map[string]string{"TERM": "xterm-256color", "COLORTERM": "truecolor"}
+			f.SecretNames = []string{"OPENAI_API_KEY", "ANTHROPIC_API_KEY"}
+			f.HostConfig = []docker.Mount{{Source: "/home/u/.config/opencode", Target: "/home/agent/.config/opencode", ReadOnly: true}}
+			f.ExtraMounts = []docker.Mount{{Source: "/data/a, \"b\" ü", Target: "/data/a, \"b\" ü", ReadOnly: true}}
+			f.CPUs = "2"
+		},
+		"all-interfaces-no-limits": func(f *Facts) {
+			f.PortBind = "all"
+			f.Ports = []int{8080}
+			f.Memory = ""
+			f.PidsLimit = -1
+			f.IdleTimeout = 0
+			f.Interactive = false
+		},
+	}
+	for name, mod := range cases {
+		t.Run(name, func(t *testing.T) {
+			f := baseFacts()
+			mod(&f)
+			golden(t, name, render(NewPlan(f)))
+		})
+	}
+}
+
+func TestPlanHardening(t *testing.T) {
+	p := NewPlan(baseFacts())
+	r := p.Run
+	if !r.ReadOnly || !r.Init || r.User != "1000:1000" {
+		t.Errorf("read-only %v, init %v, user %q", r.ReadOnly, r.Init, r.User)
+	}
+	if diff := cmp.Diff([]string{"ALL"}, r.CapDrop); diff != "" {
+		t.Errorf("cap-drop: %s", diff)
+	}
+	if diff := cmp.Diff([]string{"no-new-privileges"}, r.SecurityOpt); diff != "" {
+		t.Errorf("security-opt: %s", diff)
+	}
+	if len(r.Ports) != 0 {
+		t.Errorf("ports published by default: %v", r.Ports)
+	}
+	for _, m := range r.Mounts {
+		if m.Source == "/home/u" || m.Source == "/" || strings.Contains(m.Source, "docker.sock") {
+			t.Errorf("forbidden mount %+v", m)
+		}
+	}
+	if r.Labels[LabelTool] != "shell" || r.Labels[LabelProject] != "app-1a2b3c4d" || r.Labels[LabelSpecHash] != p.SpecHash {
+		t.Errorf("labels %v", r.Labels)
+	}
+}
+
+func TestSpecHash(t *testing.T) {
+	a := NewPlan(baseFacts())
+	same := baseFacts()
+	same.Cmd = []string{"other", "command"}
+	same.SecretNames = []string{"X_KEY"}
+	same.TTY = true
+	if b := NewPlan(same); a.SpecHash != b.SpecHash {
+		t.Errorf("the session (command, secrets, tty) must not change the container spec: %s vs %s", a.SpecHash, b.SpecHash)
+	}
+	for name, mod := range map[string]func(*Facts){
+		"image":    func(f *Facts) { f.Image = "other:1" },
+		"ports":    func(f *Facts) { f.Ports = []int{3000} },
+		"networks": func(f *Facts) { f.Networks = []string{"n"} },
+		"mounts":   func(f *Facts) { f.ExtraMounts = []docker.Mount{{Source: "/x", Target: "/x"}} },
+		"memory":   func(f *Facts) { f.Memory = "1g" },
+		"idle":     func(f *Facts) { f.IdleTimeout = time.Second },
+	} {
+		f := baseFacts()
+		mod(&f)
+		if NewPlan(f).SpecHash == a.SpecHash {
+			t.Errorf("changing %s must change the spec hash", name)
+		}
+	}
+}
+
+func TestCountSessions(t *testing.T) {
+	top := `PID                 PPID
+17688               17667
+17716               17688
+17738               17667
+17744               17738
+17799               17667
+17807               17716
+`
+	if n := CountSessions([]byte(top)); n != 2 {
+		t.Errorf("sessions = %d, want 2", n)
+	}
+	if n := CountSessions([]byte("PID PPID\n10 9\n11 10\n")); n != 0 {
+		t.Errorf("idle container: sessions = %d, want 0", n)
+	}
+	if n := CountSessions(nil); n != 0 {
+		t.Errorf("empty: %d", n)
+	}
+}
+
+func TestPasswdFor(t *testing.T) {
+	p, g := PasswdFor(12345, 2000)
+	if !strings.Contains(p, "agent:x:12345:2000:ai-sandbox agent:/home/agent:/bin/bash\n") || !strings.Contains(g, "agent:x:2000:\n") {
+		t.Errorf("passwd %q group %q", p, g)
+	}
+	p, _ = PasswdFor(0, 0)
+	if strings.Contains(p, "\nagent:") || !strings.HasPrefix(p, "root:x:0:0:root:/home/agent:") {
+		t.Errorf("root passwd %q", p)
+	}
+}
+
+func TestHostConfigMounts(t *testing.T) {
+	exists := func(p string) bool { return p == "/h/.claude" }
+	got := HostConfigMounts("/h", []string{".claude", ".claude.json"}, exists, true)
+	want := []docker.Mount{{Source: "/h/.claude", Target: "/home/agent/.claude", ReadOnly: true}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Error(diff)
+	}
+}
