@@ -248,14 +248,6 @@ func runRun(ctx context.Context, deps *Deps, o *runOptions) error {
 	}
 
 	m := &sandbox.Manager{Docker: deps.Docker(), Runner: deps.Runner, Streams: s, Debug: deps.Getenv("AI_RUN_DEBUG") == "1"}
-	outcome, err := m.Ensure(ctx, plan)
-	if err != nil {
-		return err
-	}
-	if outcome == sandbox.Mismatch {
-		s.Warnf("%s is running with other settings (image, mounts, ports or networks) and has sessions attached; this session joins it as it is", plan.Name)
-		s.Hintf("to apply the new settings, end its sessions or run 'ai-sandbox stop %s', then run again", sandboxTool)
-	}
 	stdio := proc.Stdio{In: s.In, Out: s.Out, Err: s.Err}
 	if s.InFile != nil {
 		stdio.In = s.InFile
@@ -266,7 +258,7 @@ func runRun(ctx context.Context, deps *Deps, o *runOptions) error {
 	if s.ErrFile != nil {
 		stdio.Err = s.ErrFile
 	}
-	code, err := m.Exec(ctx, plan, stdio, secretEnv)
+	code, err := m.Launch(ctx, plan, sandboxTool, stdio, secretEnv, retrySafe(s))
 	if err != nil {
 		return err
 	}
@@ -442,6 +434,21 @@ func stdinOpen(s ui.Streams) bool {
 	}
 	_, err := s.InFile.Stat()
 	return err == nil
+}
+
+// retrySafe reports whether a launch may try the session first and start
+// again when the container is missing: stdin must hold no data that the
+// first try could swallow (a terminal, /dev/null, or closed).
+func retrySafe(s ui.Streams) bool {
+	if s.InTTY || s.InFile == nil {
+		return s.InTTY
+	}
+	st, err := s.InFile.Stat()
+	if err != nil {
+		return true
+	}
+	null, err := os.Stat(os.DevNull)
+	return err == nil && os.SameFile(st, null)
 }
 
 func termEnv(getenv func(string) string) map[string]string {

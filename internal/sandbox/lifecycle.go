@@ -158,6 +158,11 @@ func (m *Manager) Ensure(ctx context.Context, p Plan) (Outcome, error) {
 	if err != nil {
 		return 0, err
 	}
+	return m.ensureFrom(ctx, p, st)
+}
+
+// ensureFrom is Ensure once the container's state is known.
+func (m *Manager) ensureFrom(ctx context.Context, p Plan, st State) (Outcome, error) {
 	switch {
 	case st.Running && st.SpecHash == p.SpecHash:
 		return Attached, nil
@@ -223,22 +228,126 @@ func (m *Manager) create(ctx context.Context, p Plan) (Outcome, error) {
 	return Created, nil
 }
 
-// Exec runs the plan's session attached to the terminal and returns its
-// exit code. secretEnv (NAME=value) goes to docker's own environment and
-// reaches the session by name only.
-func (m *Manager) Exec(ctx context.Context, p Plan, stdio proc.Stdio, secretEnv []string) (int, error) {
-	argv := m.argv(docker.ExecArgs(p.Exec))
-	if m.Debug {
-		fmt.Fprintf(m.Streams.Err, "+ %s\n", docker.Quote(argv))
+// Launch runs the plan's session in its container, creating the
+// container when needed, and returns the session's exit code.
+//
+// When retrying is safe (stdin is a terminal, /dev/null or closed, so no
+// piped input can be lost), the session is tried first: a warm launch is
+// then a single docker call, and the Guard refuses a container of another
+// spec. Otherwise the container is inspected first.
+func (m *Manager) Launch(ctx context.Context, p Plan, tool string, stdio proc.Stdio, secretEnv []string, retrySafe bool) (int, error) {
+	if !retrySafe {
+		out, err := m.Ensure(ctx, p)
+		if err != nil {
+			return 0, err
+		}
+		if out == Mismatch {
+			return m.joinMismatched(ctx, p, tool, stdio, secretEnv)
+		}
+		code, _, err := m.exec(ctx, p, p.Exec, stdio, secretEnv, false)
+		return code, err
 	}
-	forward := func(sig os.Signal) bool {
-		return m.forward(p, sig)
-	}
-	code, err := m.Runner.Interactive(ctx, argv, stdio, secretEnv, forward)
+	code, missing, err := m.exec(ctx, p, p.Exec, stdio, secretEnv, true)
 	if err != nil {
 		return code, err
 	}
+	switch {
+	case missing:
+		out, err := m.create(ctx, p)
+		if err != nil {
+			return 0, err
+		}
+		if out == Attached { // lost a race with another terminal: look at what runs
+			if out, err = m.Ensure(ctx, p); err != nil {
+				return 0, err
+			}
+			if out == Mismatch {
+				return m.joinMismatched(ctx, p, tool, stdio, secretEnv)
+			}
+		}
+	case code == GuardExit:
+		st, err := m.Inspect(ctx, p.Name)
+		if err != nil {
+			return 0, err
+		}
+		if st.Running && st.SpecHash == p.SpecHash {
+			return code, nil // the command itself exited with that code
+		}
+		out, err := m.ensureFrom(ctx, p, st)
+		if err != nil {
+			return 0, err
+		}
+		if out == Mismatch {
+			return m.joinMismatched(ctx, p, tool, stdio, secretEnv)
+		}
+	default:
+		return code, nil
+	}
+	code, missing, err = m.exec(ctx, p, p.Exec, stdio, secretEnv, true)
+	if err != nil {
+		return code, err
+	}
+	if missing {
+		return 0, fmt.Errorf("the sandbox %s stopped right after it started; see 'docker logs' or run with AI_RUN_DEBUG=1", p.Name)
+	}
 	return code, nil
+}
+
+// joinMismatched attaches to a running container of another spec that
+// has sessions: it is not killed under them.
+func (m *Manager) joinMismatched(ctx context.Context, p Plan, tool string, stdio proc.Stdio, secretEnv []string) (int, error) {
+	m.Streams.Warnf("%s is running with other settings (image, mounts, limits, ports or networks) and has sessions attached; this session joins it as it is", p.Name)
+	m.Streams.Hintf("to apply the new settings, end its sessions or run 'ai-sandbox stop %s', then run again", tool)
+	unguarded := p.Exec
+	unguarded.Cmd = p.Cmd
+	code, _, err := m.exec(ctx, p, unguarded, stdio, secretEnv, false)
+	return code, err
+}
+
+// exec runs one docker exec attached to stdio. With sniff, docker's own
+// "no such container" / "not running" message is held back and reported
+// as missing instead of being shown.
+func (m *Manager) exec(ctx context.Context, p Plan, spec docker.ExecSpec, stdio proc.Stdio, secretEnv []string, sniff bool) (int, bool, error) {
+	argv := m.argv(docker.ExecArgs(spec))
+	if m.Debug {
+		fmt.Fprintf(m.Streams.Err, "+ %s\n", docker.Quote(argv))
+	}
+	var sn *sniffer
+	if sniff {
+		sn = newSniffer(stdio.Err, missingPrefixes, func(line string) bool { return isMissing(line, p.Name) })
+		stdio.Err = sn
+	}
+	forward := func(sig os.Signal) bool { return m.forward(p, sig) }
+	code, err := m.Runner.Interactive(ctx, argv, stdio, secretEnv, forward)
+	missing := false
+	if sn != nil {
+		missing = sn.Finish() != ""
+	}
+	return code, missing, err
+}
+
+// missingPrefixes begin the messages docker and podman print when the
+// container to exec into does not exist or does not run.
+var missingPrefixes = []string{
+	"Error: No such container: ",
+	"Error response from daemon: No such container: ",
+	"Error response from daemon: Container ",
+	"Error: no container with name or ID ",
+	"Error: can only create exec sessions on running containers",
+}
+
+func isMissing(line, name string) bool {
+	switch {
+	case strings.HasSuffix(line, "No such container: "+name):
+		return true
+	case strings.HasPrefix(line, "Error response from daemon: Container ") && strings.HasSuffix(line, " is not running"):
+		return true
+	case strings.HasPrefix(line, "Error: no container with name or ID ") && strings.Contains(line, `"`+name+`"`):
+		return true
+	case strings.HasPrefix(line, "Error: can only create exec sessions on running containers"):
+		return true
+	}
+	return false
 }
 
 // forward delivers a signal caught by ai-sandbox to the session's

@@ -90,7 +90,8 @@ type Facts struct {
 type Plan struct {
 	Name     string
 	Run      docker.RunSpec
-	Exec     docker.ExecSpec
+	Exec     docker.ExecSpec // the session, behind the Guard
+	Cmd      []string        // the session's own command
 	SpecHash string
 	// ExtraNetworks are joined after start (older engines accept one
 	// --network on docker run).
@@ -124,6 +125,15 @@ while :; do
   fi
   t=$((t+1)); sleep 1
 done`
+
+// Guard runs a session's command only in a container made from the same
+// spec ($0 is the plan's spec hash, compared with the container's
+// AI_SANDBOX_SPEC); otherwise it exits with GuardExit without running
+// anything. It lets a warm launch skip asking docker about the container.
+const Guard = `[ "$AI_SANDBOX_SPEC" = "$0" ] || exit 213; exec "$@"`
+
+// GuardExit is the guard's exit code for "another spec".
+const GuardExit = 213
 
 // NewPlan decides the container and the session from facts. It is pure.
 func NewPlan(f Facts) Plan {
@@ -199,6 +209,7 @@ func NewPlan(f Facts) Plan {
 		Cmd:        []string{strconv.Itoa(int(f.IdleTimeout / time.Second))},
 	}
 	hash := specHash(run, extra)
+	run.Env["AI_SANDBOX_SPEC"] = hash
 	run.Labels = map[string]string{
 		LabelTool:      f.Tool,
 		LabelProject:   f.ProjectID,
@@ -222,9 +233,9 @@ func NewPlan(f Facts) Plan {
 		Workdir:     f.Cwd,
 		Env:         execEnv,
 		PassEnv:     f.SecretNames,
-		Cmd:         f.Cmd,
+		Cmd:         append([]string{"/bin/sh", "-c", Guard, hash}, f.Cmd...),
 	}
-	return Plan{Name: name, Run: run, Exec: exec, SpecHash: hash, ExtraNetworks: extra}
+	return Plan{Name: name, Run: run, Exec: exec, Cmd: f.Cmd, SpecHash: hash, ExtraNetworks: extra}
 }
 
 // specHash fingerprints what makes two containers different: image,

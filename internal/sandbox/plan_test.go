@@ -20,7 +20,7 @@ func baseFacts() Facts {
 		Tool: "shell", ProjectID: "app-1a2b3c4d", Project: "/home/u/code/app", Workspace: "/home/u/code",
 		Cwd: "/home/u/code/app/sub", UID: 1000, GID: 1000, Image: "ai-sandbox:latest",
 		Home: "/home/u/.ai-sandbox/tools/shell/home", Passwd: "/home/u/.ai-sandbox/cache/passwd/1000-1000/passwd",
-		Group: "/home/u/.ai-sandbox/cache/passwd/1000-1000/group",
+		Group:       "/home/u/.ai-sandbox/cache/passwd/1000-1000/group",
 		IdleTimeout: 5 * time.Minute, PidsLimit: 1024, Memory: "8g", PortBind: "localhost",
 		Cmd: []string{"true"}, Interactive: true, SessionID: "0011223344556677",
 	}
