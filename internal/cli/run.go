@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/AlecAivazis/survey/v2"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
@@ -292,9 +291,7 @@ func askWhitelist(deps *Deps, cwd string) (string, error) {
 	if err := workspace.Check(cwd, deps.Home, mustRoot(deps)); err != nil {
 		return "", ui.WithHint(fmt.Errorf("%w; it cannot be whitelisted: %v", notInside, err), "cd into a project folder")
 	}
-	yes := false
-	q := &survey.Confirm{Message: fmt.Sprintf("Whitelist %s?", cwd), Default: false}
-	err := survey.AskOne(q, &yes, survey.WithStdio(s.InFile, s.OutFile, s.ErrFile))
+	yes, err := s.Confirm(fmt.Sprintf("Whitelist %s?", cwd))
 	if err != nil {
 		return "", fmt.Errorf("whitelist question: %w", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/fatih/color"
 	"github.com/mattn/go-isatty"
@@ -84,4 +85,33 @@ func (s Streams) Hintf(format string, a ...any) {
 // Infof prints "ai-sandbox: …" on stderr: progress and notes, not data.
 func (s Streams) Infof(format string, a ...any) {
 	fmt.Fprintf(s.Err, "ai-sandbox: %s\n", fmt.Sprintf(format, a...))
+}
+
+// Confirm asks a yes/no question on the terminal, "QUESTION [y/N] ", and
+// reads one line: only y or yes (any case) is a yes.
+func (s Streams) Confirm(question string) (bool, error) {
+	fmt.Fprintf(s.Err, "%s [y/N] ", question)
+	var line []byte
+	buf := make([]byte, 1)
+	for {
+		n, err := s.In.Read(buf)
+		if n == 1 {
+			if buf[0] == '\n' || buf[0] == '\r' {
+				break
+			}
+			line = append(line, buf[0])
+			continue
+		}
+		if err != nil {
+			if len(line) == 0 {
+				return false, err
+			}
+			break
+		}
+	}
+	switch strings.ToLower(strings.TrimSpace(string(line))) {
+	case "y", "yes":
+		return true, nil
+	}
+	return false, nil
 }
