@@ -2,7 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -11,14 +15,61 @@ import (
 	"github.com/ai-sandbox/ai-sandbox/internal/ui"
 )
 
+// run is the program as main runs it; it returns the exit code.
+func run() int {
+	return cli.Main(context.Background(), os.Args[1:], os.Getenv, ui.StdStreams(os.Getenv))
+}
+
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"ai-sandbox": func() {
-			os.Exit(cli.Main(context.Background(), os.Args[1:], os.Getenv, ui.StdStreams(os.Getenv)))
+		"ai-sandbox": func() { os.Exit(run()) },
+	})
+}
+
+// TestScripts runs the CLI scripts in testdata/script. Each script gets
+// its own $WORK and sets HOME itself; see the scripts for the fake docker.
+func TestScripts(t *testing.T) {
+	// A canonical work root, so that $WORK is what canonical paths print.
+	root, err := filepath.EvalSymlinks(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	testscript.Run(t, testscript.Params{
+		Dir:                 filepath.Join("testdata", "script"),
+		WorkdirRoot:         root,
+		RequireExplicitExec: true,
+		RequireUniqueNames:  true,
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"exitcode": cmdExitCode,
 		},
 	})
 }
 
-func TestScripts(t *testing.T) {
-	testscript.Run(t, testscript.Params{Dir: "testdata/script"})
+// cmdExitCode runs a command and checks its exit code exactly:
+//
+//	exitcode 2 ai-sandbox completion nosuchshell
+//
+// stdout and stderr are kept for the next stdout/stderr checks.
+func cmdExitCode(ts *testscript.TestScript, neg bool, args []string) {
+	if neg {
+		ts.Fatalf("unsupported: ! exitcode")
+	}
+	if len(args) < 2 {
+		ts.Fatalf("usage: exitcode N command [args...]")
+	}
+	want, err := strconv.Atoi(args[0])
+	if err != nil {
+		ts.Fatalf("exitcode: %v", err)
+	}
+	got := 0
+	if err := ts.Exec(args[1], args[2:]...); err != nil {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			ts.Fatalf("exitcode: %v", err)
+		}
+		got = ee.ExitCode()
+	}
+	if got != want {
+		ts.Fatalf("%s exited with %d, want %d", args[1], got, want)
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"time"
 
@@ -103,7 +104,8 @@ func decodeError(path string, data []byte, dec *json.Decoder, err error) error {
 	var typ *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &syn):
-		line, col := position(data, syn.Offset)
+		// Offset counts the offending byte: point at it, not past it.
+		line, col := position(data, syn.Offset-1)
 		return &ParseError{Path: path, Line: line, Column: col, Msg: syn.Error()}
 	case errors.As(err, &typ):
 		line, col := position(data, typ.Offset)
@@ -114,12 +116,114 @@ func decodeError(path string, data []byte, dec *json.Decoder, err error) error {
 		return &ParseError{Path: path, Line: line, Column: col, Msg: "file ends in the middle of the JSON (truncated?)"}
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		key := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		line, col := position(data, dec.InputOffset())
-		return &ParseError{Path: path, Line: line, Column: col, Key: key, Msg: "unknown key"}
+		// The decoder reads the whole document before it reports the key,
+		// so its offset is the end of the file: find the key itself.
+		if p, off, ok := findUnknownKey(data, reflect.TypeOf(Config{})); ok {
+			line, col := position(data, off)
+			return &ParseError{Path: path, Line: line, Column: col, Key: p, Msg: "unknown key"}
+		}
+		return &ParseError{Path: path, Key: key, Msg: "unknown key"}
 	default:
 		line, col := position(data, dec.InputOffset())
 		return &ParseError{Path: path, Line: line, Column: col, Msg: err.Error()}
 	}
+}
+
+// findUnknownKey walks data as the strict decoder does and returns the
+// dotted path and byte offset of the first object key that t has no field
+// for (matched case-insensitively, as encoding/json does).
+func findUnknownKey(data []byte, t reflect.Type) (string, int64, bool) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	var walk func(t reflect.Type, path string) (string, int64, bool)
+	walk = func(t reflect.Type, path string) (string, int64, bool) {
+		for t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		kind := t.Kind()
+		if kind != reflect.Struct && kind != reflect.Map && kind != reflect.Slice {
+			var skip json.RawMessage
+			_ = dec.Decode(&skip)
+			return "", 0, false
+		}
+		tok, err := dec.Token()
+		if err != nil {
+			return "", 0, false
+		}
+		open, _ := tok.(json.Delim)
+		want := json.Delim('{')
+		if kind == reflect.Slice {
+			want = '['
+		}
+		if open != want {
+			// Another shape (a type error, reported by the decoder): skip it.
+			for depth := 0; (open == '{' || open == '[') && depth >= 0; {
+				tok, err := dec.Token()
+				if err != nil {
+					return "", 0, false
+				}
+				switch tok {
+				case json.Delim('{'), json.Delim('['):
+					depth++
+				case json.Delim('}'), json.Delim(']'):
+					depth--
+				}
+			}
+			return "", 0, false
+		}
+		for dec.More() {
+			elem, child := t, path
+			if kind == reflect.Slice {
+				elem = t.Elem()
+			} else {
+				before := dec.InputOffset()
+				tok, err := dec.Token()
+				if err != nil {
+					return "", 0, false
+				}
+				key, _ := tok.(string)
+				if kind == reflect.Map {
+					elem = t.Elem()
+				} else {
+					f, ok := jsonField(t, key)
+					child = strings.TrimPrefix(path+"."+key, ".")
+					if !ok {
+						for before < int64(len(data)) && strings.IndexByte(" \t\r\n,", data[before]) >= 0 {
+							before++
+						}
+						return child, before, true
+					}
+					elem = f.Type
+				}
+			}
+			if p, off, ok := walk(elem, child); ok {
+				return p, off, true
+			}
+		}
+		_, _ = dec.Token() // the closing bracket
+		return "", 0, false
+	}
+	return walk(t, "")
+}
+
+// jsonField finds the struct field that encoding/json decodes key into.
+func jsonField(t reflect.Type, key string) (reflect.StructField, bool) {
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		if strings.EqualFold(name, key) {
+			return f, true
+		}
+	}
+	return reflect.StructField{}, false
 }
 
 // position turns a byte offset into a 1-based line and column.

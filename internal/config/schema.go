@@ -24,8 +24,9 @@ type Config struct {
 type Git struct {
 	AllowedWorkspaces   []string `json:"allowedWorkspaces"`
 	FetchOnlyWorkspaces []string `json:"fetchOnlyWorkspaces"`
-	// KeySelections is kept as the original wrote it (it never used it).
-	KeySelections map[string]any `json:"keySelections,omitempty"`
+	// KeySelections is kept as the original wrote it (it never used it),
+	// "{}" included, so that a file saved here keeps every original key.
+	KeySelections map[string]any `json:"keySelections"`
 }
 
 // Networks are docker networks joined by default.
@@ -89,6 +90,9 @@ func (c *Config) normalize() {
 	}
 	if c.Git.FetchOnlyWorkspaces == nil {
 		c.Git.FetchOnlyWorkspaces = []string{}
+	}
+	if c.Git.KeySelections == nil {
+		c.Git.KeySelections = map[string]any{}
 	}
 	if c.Networks.Global == nil {
 		c.Networks.Global = []string{}

@@ -124,7 +124,8 @@ func unquote(v string) (string, error) {
 				}
 			case '"':
 				if rest := strings.TrimSpace(v[i+1:]); rest != "" && !strings.HasPrefix(rest, "#") {
-					return "", fmt.Errorf("unexpected text after the closing quote: %q", rest)
+					// The text is part of a secret: never echo it.
+					return "", errors.New("unexpected text after the closing quote")
 				}
 				return b.String(), nil
 			default:

@@ -66,13 +66,17 @@ func ID(name, source string) string {
 	return Readable(name) + "-" + hex.EncodeToString(sum[:])[:8]
 }
 
-var notNameChar = regexp.MustCompile(`[^a-z0-9_-]`)
+var notNameChar = regexp.MustCompile(`[^A-Za-z0-9_-]`)
 
 // Readable makes a name safe for container names: spaces become "-",
-// only [a-z0-9_-] is kept, at most 30 characters, "workspace" if empty.
+// only [A-Za-z0-9_-] is kept, then lowercased, at most 30 characters,
+// "workspace" if empty. The order is the original's (tr ' ' '-' |
+// tr -cd '[:alnum:]_-' | tr upper lower | cut -c1-30): filtering before
+// lowercasing drops letters such as "İ" or the Kelvin sign, whose
+// lowercase forms would otherwise turn into ASCII and change the id.
 func Readable(name string) string {
-	s := strings.ToLower(strings.ReplaceAll(name, " ", "-"))
-	s = notNameChar.ReplaceAllString(s, "")
+	s := strings.ReplaceAll(name, " ", "-")
+	s = strings.ToLower(notNameChar.ReplaceAllString(s, ""))
 	if len(s) > 30 {
 		s = s[:30]
 	}
@@ -82,10 +86,11 @@ func Readable(name string) string {
 	return s
 }
 
+// readableFromURL is the original's sed 's|.*/||; s|\.git$||': the text
+// after the last "/" (none for a trailing slash; the whole URL when there
+// is no "/", as in "git@host:repo.git"), less one ".git" suffix.
 func readableFromURL(u string) string {
-	u = strings.TrimRight(u, "/")
-	i := strings.LastIndexAny(u, "/:")
-	base := u[i+1:]
+	base := u[strings.LastIndex(u, "/")+1:]
 	return strings.TrimSuffix(base, ".git")
 }
 
