@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/ai-sandbox/ai-sandbox/internal/docker"
 	"github.com/ai-sandbox/ai-sandbox/internal/proc"
@@ -34,11 +35,16 @@ type Manager struct {
 // State is what docker says about a sandbox container.
 type State struct {
 	Exists   bool
+	Status   string // created, running, restarting, paused, removing, exited, dead
 	Running  bool
 	SpecHash string
 }
 
-const inspectFormat = `{{.State.Running}}|{{index .Config.Labels "` + LabelSpecHash + `"}}`
+// startTimeout bounds the wait for a container that another terminal is
+// starting at the same moment.
+const startTimeout = 30 * time.Second
+
+const inspectFormat = `{{.State.Status}}|{{.State.Running}}|{{index .Config.Labels "` + LabelSpecHash + `"}}`
 
 func (m *Manager) argv(args []string) []string {
 	return append([]string{m.Docker}, args...)
@@ -93,8 +99,11 @@ func (m *Manager) Inspect(ctx context.Context, name string) (State, error) {
 		}
 		return State{}, engineError("inspect "+name, res)
 	}
-	running, hash, _ := strings.Cut(strings.TrimSpace(string(res.Stdout)), "|")
-	return State{Exists: true, Running: running == "true", SpecHash: hash}, nil
+	f := strings.SplitN(strings.TrimSpace(string(res.Stdout)), "|", 3)
+	for len(f) < 3 {
+		f = append(f, "")
+	}
+	return State{Exists: true, Status: f[0], Running: f[1] == "true", SpecHash: f[2]}, nil
 }
 
 // Sessions counts the sessions attached to a running container: the
@@ -161,29 +170,76 @@ func (m *Manager) Ensure(ctx context.Context, p Plan) (Outcome, error) {
 	return m.ensureFrom(ctx, p, st)
 }
 
-// ensureFrom is Ensure once the container's state is known.
+// ensureFrom is Ensure once the container's state is known. Another
+// terminal may be starting or removing the same container at the same
+// moment: such a container is waited for, never removed under it.
 func (m *Manager) ensureFrom(ctx context.Context, p Plan, st State) (Outcome, error) {
-	switch {
-	case st.Running && st.SpecHash == p.SpecHash:
-		return Attached, nil
-	case st.Running:
-		n, err := m.Sessions(ctx, p.Name)
+	deadline := time.Now().Add(startTimeout)
+	for {
+		switch {
+		case st.Status == "paused":
+			return 0, ui.WithHint(fmt.Errorf("the sandbox %s is paused", p.Name), "resume it with 'docker unpause "+p.Name+"'")
+		case st.Running && st.SpecHash == p.SpecHash:
+			return Attached, nil
+		case st.Running:
+			n, err := m.Sessions(ctx, p.Name)
+			if err != nil {
+				return 0, err
+			}
+			if n > 0 {
+				return Mismatch, nil
+			}
+			if err := m.remove(ctx, p.Name); err != nil {
+				return 0, err
+			}
+		case st.Status == "created" || st.Status == "restarting":
+			// Being started by another launch: wait for it.
+			if err := m.pause(ctx, deadline, p.Name); err != nil {
+				return 0, err
+			}
+			next, err := m.Inspect(ctx, p.Name)
+			if err != nil {
+				return 0, err
+			}
+			st = next
+			continue
+		case st.Exists:
+			// Exited, dead or being removed: make room.
+			if err := m.remove(ctx, p.Name); err != nil {
+				return 0, err
+			}
+		}
+		conflict, err := m.create(ctx, p)
 		if err != nil {
 			return 0, err
 		}
-		if n > 0 {
-			return Mismatch, nil
+		if !conflict {
+			return Created, nil
 		}
-		if err := m.remove(ctx, p.Name); err != nil {
+		// Another launch created it (or its old self is still being
+		// removed): look again.
+		if err := m.pause(ctx, deadline, p.Name); err != nil {
 			return 0, err
 		}
-	case st.Exists:
-		// Stopped but not yet removed (or created by hand without --rm).
-		if err := m.remove(ctx, p.Name); err != nil {
+		next, err := m.Inspect(ctx, p.Name)
+		if err != nil {
 			return 0, err
 		}
+		st = next
 	}
-	return m.create(ctx, p)
+}
+
+// pause waits a moment, or fails once the deadline has passed.
+func (m *Manager) pause(ctx context.Context, deadline time.Time, name string) error {
+	if time.Now().After(deadline) {
+		return fmt.Errorf("the sandbox %s did not start within %s", name, startTimeout)
+	}
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(100 * time.Millisecond):
+		return nil
+	}
 }
 
 func (m *Manager) remove(ctx context.Context, name string) error {
@@ -197,35 +253,36 @@ func (m *Manager) remove(ctx context.Context, name string) error {
 	return nil
 }
 
-func (m *Manager) create(ctx context.Context, p Plan) (Outcome, error) {
+// create starts the container. conflict is true when a container of that
+// name exists already (another launch won the race).
+func (m *Manager) create(ctx context.Context, p Plan) (conflict bool, err error) {
 	res, err := m.output(ctx, docker.RunArgs(p.Run))
 	if err != nil {
-		return 0, err
+		return false, err
 	}
 	if res.ExitCode != 0 {
 		stderr := string(res.Stderr)
 		switch {
 		case strings.Contains(stderr, "is already in use"):
-			// Another terminal created it a moment ago: attach to it.
-			return Attached, nil
+			return true, nil
 		case strings.Contains(stderr, "No such image") || strings.Contains(stderr, "image not known") ||
 			strings.Contains(stderr, "not found: manifest unknown"):
-			return 0, ui.WithHint(fmt.Errorf("the image %s does not exist", p.Run.Image),
+			return false, ui.WithHint(fmt.Errorf("the image %s does not exist", p.Run.Image),
 				"build it with 'ai-sandbox image build' (or pull one with 'ai-sandbox image pull'), or run 'ai-sandbox setup'",
 				"a different image can be chosen with --image or AI_SANDBOX_IMAGE")
 		}
-		return 0, engineError("start the sandbox "+p.Name, res)
+		return false, engineError("start the sandbox "+p.Name, res)
 	}
 	for _, n := range p.ExtraNetworks {
 		res, err := m.output(ctx, docker.NetworkConnectArgs(n, p.Name))
 		if err != nil {
-			return 0, err
+			return false, err
 		}
 		if res.ExitCode != 0 {
-			return 0, engineError("connect "+p.Name+" to network "+n, res)
+			return false, engineError("connect "+p.Name+" to network "+n, res)
 		}
 	}
-	return Created, nil
+	return false, nil
 }
 
 // Launch runs the plan's session in its container, creating the
@@ -248,24 +305,22 @@ func (m *Manager) Launch(ctx context.Context, p Plan, tool string, stdio proc.St
 		return code, err
 	}
 	code, missing, err := m.exec(ctx, p, p.Exec, stdio, secretEnv, true)
-	if err != nil {
+	if err != nil || (!missing && code != GuardExit) {
 		return code, err
 	}
-	switch {
-	case missing:
-		out, err := m.create(ctx, p)
+	var out Outcome
+	if missing {
+		conflict, err := m.create(ctx, p)
 		if err != nil {
 			return 0, err
 		}
-		if out == Attached { // lost a race with another terminal: look at what runs
+		out = Created
+		if conflict { // another launch is starting it: wait and look
 			if out, err = m.Ensure(ctx, p); err != nil {
 				return 0, err
 			}
-			if out == Mismatch {
-				return m.joinMismatched(ctx, p, tool, stdio, secretEnv)
-			}
 		}
-	case code == GuardExit:
+	} else {
 		st, err := m.Inspect(ctx, p.Name)
 		if err != nil {
 			return 0, err
@@ -273,24 +328,27 @@ func (m *Manager) Launch(ctx context.Context, p Plan, tool string, stdio proc.St
 		if st.Running && st.SpecHash == p.SpecHash {
 			return code, nil // the command itself exited with that code
 		}
-		out, err := m.ensureFrom(ctx, p, st)
-		if err != nil {
+		if out, err = m.ensureFrom(ctx, p, st); err != nil {
 			return 0, err
 		}
-		if out == Mismatch {
-			return m.joinMismatched(ctx, p, tool, stdio, secretEnv)
+	}
+	if out == Mismatch {
+		return m.joinMismatched(ctx, p, tool, stdio, secretEnv)
+	}
+	// A container that has only just started may refuse an exec for a
+	// moment; the command has not run then, so trying again is safe.
+	for try := 0; ; try++ {
+		code, missing, err = m.exec(ctx, p, p.Exec, stdio, secretEnv, true)
+		if err != nil || !missing {
+			return code, err
 		}
-	default:
-		return code, nil
+		if try == 4 {
+			return 0, fmt.Errorf("the sandbox %s stopped right after it started; see 'docker logs %s' or run with AI_RUN_DEBUG=1", p.Name, p.Name)
+		}
+		if _, err := m.Ensure(ctx, p); err != nil {
+			return 0, err
+		}
 	}
-	code, missing, err = m.exec(ctx, p, p.Exec, stdio, secretEnv, true)
-	if err != nil {
-		return code, err
-	}
-	if missing {
-		return 0, fmt.Errorf("the sandbox %s stopped right after it started; see 'docker logs' or run with AI_RUN_DEBUG=1", p.Name)
-	}
-	return code, nil
 }
 
 // joinMismatched attaches to a running container of another spec that
@@ -334,6 +392,9 @@ var missingPrefixes = []string{
 	"Error response from daemon: Container ",
 	"Error: no container with name or ID ",
 	"Error: can only create exec sessions on running containers",
+	"Error: unable to upgrade to tcp",
+	"unable to upgrade to tcp",
+	"OCI runtime exec failed",
 }
 
 func isMissing(line, name string) bool {
@@ -345,6 +406,11 @@ func isMissing(line, name string) bool {
 	case strings.HasPrefix(line, "Error: no container with name or ID ") && strings.Contains(line, `"`+name+`"`):
 		return true
 	case strings.HasPrefix(line, "Error: can only create exec sessions on running containers"):
+		return true
+	// A container still starting: the exec did not begin.
+	case strings.Contains(line, "unable to upgrade to tcp, received 500"):
+		return true
+	case strings.HasPrefix(line, "OCI runtime exec failed") && strings.Contains(line, "setns process"):
 		return true
 	}
 	return false

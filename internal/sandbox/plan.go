@@ -106,12 +106,13 @@ func ContainerName(tool, projectID string) string {
 // Keeper is PID 1's child: it counts sessions (processes whose parent is
 // outside the container, i.e. docker exec'd ones; docker-init itself is
 // the one other such process) and exits, ending the container, once none
-// has been attached for the grace period in seconds ($1). Until the first
-// session is seen it waits at least 10 seconds, so a container is never
-// stopped under the launch that created it. POSIX sh only: it runs in any
-// image.
+// has been attached for the grace period in seconds ($1). A container
+// that no session has reached yet (the Guard leaves SeenMarker behind) is
+// given at least 10 seconds, so it is never stopped under the launch that
+// created it. POSIX sh only: it runs in any image.
 const Keeper = `g=${1:-300}; t=0; idle=0; seen=0
 while :; do
+  [ -e ` + SeenMarker + ` ] && seen=1
   n=-1
   for s in /proc/[0-9]*/status; do
     while IFS= read -r l; do
@@ -130,7 +131,10 @@ done`
 // spec ($0 is the plan's spec hash, compared with the container's
 // AI_SANDBOX_SPEC); otherwise it exits with GuardExit without running
 // anything. It lets a warm launch skip asking docker about the container.
-const Guard = `[ "$AI_SANDBOX_SPEC" = "$0" ] || exit 213; exec "$@"`
+const Guard = `[ "$AI_SANDBOX_SPEC" = "$0" ] || exit 213; : >` + SeenMarker + ` 2>/dev/null; exec "$@"`
+
+// SeenMarker tells the keeper that a session has started, however short.
+const SeenMarker = "/run/ai-sandbox.seen"
 
 // GuardExit is the guard's exit code for "another spec".
 const GuardExit = 213
@@ -198,7 +202,8 @@ func NewPlan(f Facts) Plan {
 		Tmpfs: []docker.Tmpfs{
 			{Target: "/tmp", Options: "rw,nosuid,nodev,exec,mode=1777"},
 			{Target: "/var/tmp", Options: "rw,nosuid,nodev,exec,mode=1777"},
-			{Target: "/run", Options: "rw,nosuid,nodev,noexec,mode=0755"},
+			// The user's own /run, as a login would have.
+			{Target: "/run", Options: "rw,nosuid,nodev,noexec,mode=0700,uid=" + strconv.Itoa(f.UID) + ",gid=" + strconv.Itoa(f.GID)},
 		},
 		Mounts:     mounts,
 		Env:        env,
