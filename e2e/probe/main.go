@@ -1,0 +1,1279 @@
+// Command probe is the attack probe of the end-to-end tests: mounted
+// read-only into a running sandbox, it tries to break out and reports, as
+// JSON on stdout, which attempts succeeded.
+//
+//	probe [flags] CHECK...   (or: probe [flags] all)
+//
+// The output is one JSON object mapping each check's name to
+// {"succeeded": bool, "detail": "...", "evidence": [...], "facts": [...],
+// "skipped": bool, "timed_out": bool}: evidence lists the holes found,
+// facts are "key:value" observations for the tests (env names, counts). "succeeded" true means the attack worked: a hole.
+// A check that lacks a parameter it needs is "skipped"; a check that runs
+// out of time is "timed_out". The probe exits 0 whatever it finds, 2 on
+// bad usage.
+//
+// Every check must be able to detect a success: the tests run the probe
+// in deliberately weakened containers too (root, --privileged, the docker
+// socket mounted, --pid=host, …) and expect the holes to be seen.
+//
+// The probe uses only the standard library, so it builds as a static
+// binary (CGO_ENABLED=0) that runs in any image.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Result is what one check found.
+type Result struct {
+	Succeeded bool     `json:"succeeded"`
+	Detail    string   `json:"detail"`
+	Evidence  []string `json:"evidence,omitempty"` // the holes found
+	Facts     []string `json:"facts,omitempty"`    // key:value observations
+	Skipped   bool     `json:"skipped,omitempty"`
+	TimedOut  bool     `json:"timed_out,omitempty"`
+}
+
+// params are the check parameters, from flags or AI_SANDBOX_PROBE_* variables.
+type params struct {
+	secrets     []string // host paths of planted secrets
+	markers     []string // strings that only the planted secrets contain
+	hostHome    string   // the host user's home: secrets are also looked for at /home/agent/<rel>
+	others      []string // other whitelisted workspaces
+	project     string   // the project mounted in the sandbox
+	allowed     []string // folders where writing is allowed (besides the defaults)
+	processMark string   // a string in the cmdline of a host process
+	envNames    []string // variables that must not be present
+	forkMax     int      // fork-bomb cap
+	timeout     time.Duration
+}
+
+type check struct {
+	name    string
+	run     func(ctx context.Context, p *params) Result
+	timeout time.Duration // 0: the default
+}
+
+func checks() []check {
+	return []check{
+		{name: "read-host-secret", run: checkReadHostSecret},
+		{name: "other-workspace-read", run: checkOtherWorkspaceRead},
+		{name: "other-workspace-write", run: checkOtherWorkspaceWrite},
+		{name: "write-outside", run: checkWriteOutside},
+		{name: "git-metadata-write", run: checkGitMetadataWrite},
+		{name: "capabilities", run: checkCapabilities},
+		{name: "become-root", run: checkBecomeRoot},
+		{name: "host-processes", run: checkHostProcesses},
+		{name: "docker-socket", run: checkDockerSocket},
+		{name: "mount", run: checkMount},
+		{name: "ptrace", run: checkPtrace},
+		{name: "env-leak", run: checkEnvLeak},
+		// Last: it disturbs every other process in the sandbox for a moment.
+		{name: "fork-bomb", run: checkForkBomb, timeout: 90 * time.Second},
+	}
+}
+
+func main() {
+	if len(os.Args) > 1 {
+		switch os.Args[1] {
+		case "__forkbomb": // the fork loop, run in its own process group
+			os.Exit(forkBombChild(os.Args[2:]))
+		case "__userns-mount": // a mount attempt inside a new user namespace
+			os.Exit(usernsMountChild())
+		case "__sleep": // a long session for the tests: probe __sleep SECONDS
+			d := 60
+			if len(os.Args) > 2 {
+				d = atoiOr(os.Args[2], d)
+			}
+			fmt.Println("ready")
+			time.Sleep(time.Duration(d) * time.Second)
+			os.Exit(0)
+		}
+	}
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	fl := flag.NewFlagSet("probe", flag.ContinueOnError)
+	fl.SetOutput(stderr)
+	env := func(name, def string) string {
+		if v := os.Getenv("AI_SANDBOX_PROBE_" + name); v != "" {
+			return v
+		}
+		return def
+	}
+	secrets := fl.String("secrets", env("SECRETS", ""), "comma-separated host paths of planted secrets")
+	markers := fl.String("markers", env("MARKERS", ""), "comma-separated strings that only the planted secrets contain")
+	hostHome := fl.String("host-home", env("HOST_HOME", ""), "the host user's home folder")
+	others := fl.String("other", env("OTHER", ""), "comma-separated other whitelisted workspaces")
+	project := fl.String("project", env("PROJECT", ""), "the project folder (writable)")
+	allowed := fl.String("allowed", env("ALLOWED", ""), "comma-separated extra folders where writing is allowed")
+	processMark := fl.String("process-marker", env("PROCESS_MARKER", ""), "a string in the command line of a host process")
+	envNames := fl.String("env", env("ENV", "AI_SANDBOX_E2E_UNDECLARED"), "comma-separated variables that must not be present")
+	forkMax := fl.Int("fork-max", atoiOr(env("FORK_MAX", ""), 5000), "fork-bomb: stop after this many children")
+	timeout := fl.Duration("timeout", 30*time.Second, "time limit of each check")
+	fl.Usage = func() {
+		fmt.Fprintln(stderr, "usage: probe [flags] CHECK... | all\nchecks:")
+		for _, c := range checks() {
+			fmt.Fprintln(stderr, "  "+c.name)
+		}
+		fl.PrintDefaults()
+	}
+	if err := fl.Parse(args); err != nil {
+		return 2
+	}
+	p := &params{
+		secrets: split(*secrets), markers: split(*markers), hostHome: *hostHome, others: split(*others),
+		project: *project, allowed: split(*allowed), processMark: *processMark, envNames: split(*envNames),
+		forkMax: *forkMax, timeout: *timeout,
+	}
+	want := fl.Args()
+	if len(want) == 0 {
+		fl.Usage()
+		return 2
+	}
+	all := checks()
+	var selected []check
+	for _, w := range want {
+		if w == "all" {
+			selected = all
+			break
+		}
+		found := false
+		for _, c := range all {
+			if c.name == w {
+				selected = append(selected, c)
+				found = true
+			}
+		}
+		if !found {
+			fmt.Fprintf(stderr, "probe: unknown check %q\n", w)
+			fl.Usage()
+			return 2
+		}
+	}
+	results := map[string]Result{}
+	for _, c := range selected {
+		results[c.name] = runCheck(c, p)
+	}
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(results); err != nil {
+		fmt.Fprintln(stderr, "probe:", err)
+		return 1
+	}
+	return 0
+}
+
+// runCheck runs one check within its time limit. A check that overruns
+// is reported as timed out and left behind (the probe exits soon after).
+func runCheck(c check, p *params) Result {
+	d := c.timeout
+	if d == 0 {
+		d = p.timeout
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	done := make(chan Result, 1)
+	go func() {
+		defer func() {
+			if r := recover(); r != nil {
+				done <- Result{Detail: fmt.Sprintf("panic: %v", r), TimedOut: true}
+			}
+		}()
+		done <- c.run(ctx, p)
+	}()
+	select {
+	case r := <-done:
+		return r
+	case <-time.After(d + 5*time.Second):
+		return Result{Detail: fmt.Sprintf("did not finish within %s", d), TimedOut: true}
+	}
+}
+
+// notes collects what a check tried, for the detail field.
+type notes struct {
+	lines    []string
+	evidence []string
+	facts    []string
+	hit      bool
+}
+
+func (n *notes) fact(key, value string) { n.facts = append(n.facts, key+":"+value) }
+
+func (n *notes) add(format string, args ...any) {
+	n.lines = append(n.lines, fmt.Sprintf(format, args...))
+}
+
+// success records an attack that worked.
+func (n *notes) success(format string, args ...any) {
+	s := fmt.Sprintf(format, args...)
+	n.hit = true
+	n.evidence = append(n.evidence, s)
+	n.lines = append(n.lines, "HOLE: "+s)
+}
+
+func (n *notes) result() Result {
+	return Result{Succeeded: n.hit, Detail: strings.Join(n.lines, "; "), Evidence: n.evidence, Facts: n.facts}
+}
+
+func skipped(why string) Result { return Result{Skipped: true, Detail: "skipped: " + why} }
+
+// ---------------------------------------------------------------------------
+// read-host-secret
+
+func checkReadHostSecret(ctx context.Context, p *params) Result {
+	if len(p.secrets) == 0 {
+		return skipped("no -secrets given")
+	}
+	var n notes
+	var paths []string
+	for _, s := range p.secrets {
+		paths = append(paths, s)
+		if p.hostHome != "" {
+			if rel, err := filepath.Rel(p.hostHome, s); err == nil && !strings.HasPrefix(rel, "..") {
+				paths = append(paths, filepath.Join("/home/agent", rel), filepath.Join("/root", rel))
+			}
+		}
+	}
+	for _, path := range dedupe(paths) {
+		data, err := readLimited(path, 1<<20)
+		switch {
+		case err != nil:
+			n.add("%s: %s", path, errText(err))
+		case len(p.markers) == 0 || containsAny(data, p.markers):
+			n.success("read %s (%d bytes)", path, len(data))
+		default:
+			n.add("%s: readable but holds no planted marker (not the host's file)", path)
+		}
+	}
+	// The planted secrets may have been copied anywhere: look for their
+	// markers in every small file outside the image's own folders.
+	if len(p.markers) > 0 {
+		skip := map[string]bool{"/proc": true, "/sys": true, "/dev": true, "/usr": true, "/bin": true, "/sbin": true,
+			"/lib": true, "/lib32": true, "/lib64": true, "/libx32": true, "/boot": true,
+			"/var/lib/dpkg": true, "/var/lib/apt": true, "/var/cache": true}
+		files, truncated := 0, false
+		deadline := time.Now().Add(8 * time.Second)
+		_ = filepath.WalkDir("/", func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return nil
+			}
+			if ctx.Err() != nil || time.Now().After(deadline) {
+				truncated = true
+				return fs.SkipAll
+			}
+			if d.IsDir() {
+				if skip[path] {
+					return fs.SkipDir
+				}
+				return nil
+			}
+			if !d.Type().IsRegular() {
+				return nil
+			}
+			info, err := d.Info()
+			if err != nil || info.Size() > 1<<20 {
+				return nil
+			}
+			files++
+			if data, err := os.ReadFile(path); err == nil && containsAny(data, p.markers) {
+				n.success("a planted secret's marker is in %s", path)
+			}
+			return nil
+		})
+		n.add("searched %d files for the markers (truncated: %v)", files, truncated)
+	}
+	return n.result()
+}
+
+// ---------------------------------------------------------------------------
+// other-workspace-read / other-workspace-write
+
+func checkOtherWorkspaceRead(ctx context.Context, p *params) Result {
+	if len(p.others) == 0 {
+		return skipped("no -other given")
+	}
+	var n notes
+	for _, dir := range p.others {
+		entries, err := os.ReadDir(dir)
+		switch {
+		case err != nil:
+			n.add("list %s: %s", dir, errText(err))
+		case len(entries) == 0:
+			n.add("list %s: empty (a mount point, not the workspace)", dir)
+		default:
+			n.success("listed %s: %d entries", dir, len(entries))
+			for _, e := range entries {
+				if e.Type().IsRegular() {
+					if _, err := readLimited(filepath.Join(dir, e.Name()), 4096); err == nil {
+						n.success("read %s", filepath.Join(dir, e.Name()))
+						break
+					}
+				}
+			}
+		}
+	}
+	return n.result()
+}
+
+func checkOtherWorkspaceWrite(ctx context.Context, p *params) Result {
+	if len(p.others) == 0 {
+		return skipped("no -other given")
+	}
+	var n notes
+	for _, dir := range p.others {
+		// Never create the folder itself: its parents may be a tmpfs here.
+		name := filepath.Join(dir, "ai-sandbox-probe-"+strconv.Itoa(os.Getpid()))
+		if err := tryCreate(name); err != nil {
+			n.add("create %s: %s", name, errText(err))
+		} else {
+			n.success("created %s", name)
+		}
+	}
+	return n.result()
+}
+
+// ---------------------------------------------------------------------------
+// write-outside
+
+// outsideDirs are folders of the image that must stay unchanged.
+var outsideDirs = []string{"/", "/usr", "/usr/local", "/usr/local/bin", "/usr/bin", "/etc", "/var", "/var/lib",
+	"/opt", "/home", "/root", "/srv", "/mnt", "/bin", "/sbin", "/lib"}
+
+// outsideFiles are files that a container may share with the host or
+// whose change would matter; they are opened for appending, never changed.
+var outsideFiles = []string{"/etc/passwd", "/etc/group", "/etc/shadow", "/etc/hosts", "/etc/hostname", "/etc/resolv.conf"}
+
+func checkWriteOutside(ctx context.Context, p *params) Result {
+	var n notes
+	allowed := []string{"/tmp", "/var/tmp", "/run", "/dev/shm", "/home/agent"}
+	if p.project != "" {
+		allowed = append(allowed, p.project)
+	}
+	allowed = append(allowed, p.allowed...)
+	for _, dir := range outsideDirs {
+		if isWithinAny(dir, allowed) {
+			continue
+		}
+		name := filepath.Join(dir, fmt.Sprintf(".ai-sandbox-probe-%d", os.Getpid()))
+		if err := tryCreate(name); err == nil {
+			n.success("created a file in %s", dir)
+		} else if err := os.Mkdir(name, 0o700); err == nil {
+			_ = os.Remove(name)
+			n.success("created a folder in %s", dir)
+		} else {
+			n.add("%s: %s", dir, errText(err))
+		}
+	}
+	for _, f := range outsideFiles {
+		fh, err := os.OpenFile(f, os.O_WRONLY|os.O_APPEND, 0)
+		if err == nil {
+			fh.Close()
+			n.success("opened %s for writing", f)
+		} else {
+			n.add("%s: %s", f, errText(err))
+		}
+	}
+	// The allowed places are not counted, but they should work: a probe
+	// that cannot write anywhere has not really been tested.
+	var ok []string
+	for _, dir := range allowed {
+		name := filepath.Join(dir, fmt.Sprintf(".ai-sandbox-probe-%d", os.Getpid()))
+		if tryCreate(name) == nil {
+			ok = append(ok, dir)
+			n.fact("writable", dir)
+		}
+	}
+	n.add("writable as allowed: %s", strings.Join(ok, ","))
+	return n.result()
+}
+
+// checkGitMetadataWrite tries to change the project's .git/hooks and
+// .git/config, which the sandbox mounts read-only without git access.
+func checkGitMetadataWrite(ctx context.Context, p *params) Result {
+	if p.project == "" {
+		return skipped("no -project given")
+	}
+	var n notes
+	hooks := filepath.Join(p.project, ".git", "hooks")
+	if _, err := os.Stat(hooks); err != nil {
+		n.add("%s: %s", hooks, errText(err))
+	} else if err := tryCreate(filepath.Join(hooks, "post-checkout")); err == nil {
+		n.success("created a hook in %s", hooks)
+	} else {
+		n.add("create a hook in %s: %s", hooks, errText(err))
+	}
+	cfg := filepath.Join(p.project, ".git", "config")
+	if fh, err := os.OpenFile(cfg, os.O_WRONLY|os.O_APPEND, 0); err == nil {
+		fh.Close()
+		n.success("opened %s for writing", cfg)
+	} else {
+		n.add("%s: %s", cfg, errText(err))
+	}
+	// Replacing the file by a rename is as good as writing it. The copy
+	// has the same content, so even a success changes nothing.
+	if data, err := os.ReadFile(cfg); err == nil {
+		tmp := filepath.Join(p.project, ".git", fmt.Sprintf(".config.probe-%d", os.Getpid()))
+		if err := os.WriteFile(tmp, data, 0o644); err != nil {
+			n.add("write a copy of %s: %s", cfg, errText(err))
+		} else if err := os.Rename(tmp, cfg); err == nil {
+			n.success("replaced %s by a rename", cfg)
+		} else {
+			_ = os.Remove(tmp)
+			n.add("rename over %s: %s", cfg, errText(err))
+		}
+	}
+	return n.result()
+}
+
+// ---------------------------------------------------------------------------
+// capabilities
+
+func checkCapabilities(ctx context.Context, p *params) Result {
+	var n notes
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return Result{Detail: "read /proc/self/status: " + errText(err), TimedOut: true}
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		name, val, ok := strings.Cut(line, ":\t")
+		if !ok || !strings.HasPrefix(name, "Cap") {
+			continue
+		}
+		bits, err := strconv.ParseUint(strings.TrimSpace(val), 16, 64)
+		if err != nil {
+			continue
+		}
+		if bits != 0 {
+			n.success("%s=%016x", name, bits)
+		} else {
+			n.add("%s=0", name)
+		}
+	}
+	dir, err := os.MkdirTemp("", "probe-caps-")
+	if err == nil {
+		defer os.RemoveAll(dir)
+		f := filepath.Join(dir, "f")
+		if err := os.WriteFile(f, nil, 0o644); err == nil {
+			// chown to someone else: root, or (already being root) uid 4242.
+			to := 0
+			if os.Geteuid() == 0 {
+				to = 4242
+			}
+			if err := os.Chown(f, to, to); err == nil {
+				n.success("chown to %d (CAP_CHOWN)", to)
+			} else {
+				n.add("chown to %d: %s", to, errText(err))
+			}
+		}
+		// /dev/null's numbers: 1,3.
+		if err := syscall.Mknod(filepath.Join(dir, "null"), syscall.S_IFCHR|0o600, 1<<8|3); err == nil {
+			n.success("mknod of a character device (CAP_MKNOD)")
+		} else {
+			n.add("mknod: %s", errText(err))
+		}
+	} else {
+		n.add("no temporary folder: %s", errText(err))
+	}
+	// Setting the hostname to what it already is changes nothing but
+	// still needs CAP_SYS_ADMIN.
+	if host, err := os.Hostname(); err == nil {
+		if err := syscall.Sethostname([]byte(host)); err == nil {
+			n.success("sethostname (CAP_SYS_ADMIN)")
+		} else {
+			n.add("sethostname: %s", errText(err))
+		}
+	}
+	if fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_RAW, syscall.IPPROTO_ICMP); err == nil {
+		syscall.Close(fd)
+		n.success("raw socket (CAP_NET_RAW)")
+	} else {
+		n.add("raw socket: %s", errText(err))
+	}
+	if fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0); err == nil {
+		err := syscall.Bind(fd, &syscall.SockaddrInet4{Port: 81})
+		syscall.Close(fd)
+		if err == nil && os.Geteuid() != 0 {
+			// Unprivileged ports may be lowered by a sysctl; only notable as a user.
+			n.add("bind to port 81 worked (ip_unprivileged_port_start is low)")
+		} else if err == nil {
+			n.success("bind to port 81 (CAP_NET_BIND_SERVICE)")
+		} else {
+			n.add("bind to port 81: %s", errText(err))
+		}
+	}
+	return n.result()
+}
+
+// ---------------------------------------------------------------------------
+// become-root
+
+func checkBecomeRoot(ctx context.Context, p *params) Result {
+	var n notes
+	n.add("uid=%d euid=%d gid=%d egid=%d groups=%v", os.Getuid(), os.Geteuid(), os.Getgid(), os.Getegid(), groups())
+	if os.Geteuid() == 0 {
+		n.success("already euid 0")
+	}
+	if err := syscall.Setuid(0); err == nil && os.Geteuid() == 0 {
+		n.success("setuid(0)")
+	} else if err != nil {
+		n.add("setuid(0): %s", errText(err))
+	}
+	if err := syscall.Setresuid(0, 0, 0); err == nil && os.Geteuid() == 0 {
+		n.success("setresuid(0,0,0)")
+	}
+
+	// Any setuid or setgid file: run it and read its credentials right
+	// after exec (the process, alive or a zombie, is not reaped before).
+	roots := map[string]bool{}
+	for _, r := range []string{"/usr", "/bin", "/sbin", "/opt", "/usr/local"} {
+		if real, err := filepath.EvalSymlinks(r); err == nil {
+			roots[real] = true
+		}
+	}
+	var setid []string
+	for r := range roots {
+		_ = filepath.WalkDir(r, func(path string, d fs.DirEntry, err error) error {
+			if err != nil || ctx.Err() != nil {
+				return nil
+			}
+			if d.Type().IsRegular() {
+				if info, err := d.Info(); err == nil && info.Mode()&(fs.ModeSetuid|fs.ModeSetgid) != 0 {
+					setid = append(setid, path)
+				}
+			}
+			return nil
+		})
+	}
+	sort.Strings(setid)
+	setid = dedupe(setid)
+	n.add("setuid/setgid files: %s", strings.Join(setid, ","))
+	for _, path := range setid {
+		if ctx.Err() != nil {
+			break
+		}
+		uids, err := credsAfterExec(path, "--help")
+		if err != nil {
+			n.add("%s: %s", path, errText(err))
+			continue
+		}
+		if len(uids) >= 2 && uids[1] == "0" {
+			n.success("%s ran with euid 0", path)
+		} else {
+			n.add("%s ran with uids %s", path, strings.Join(uids, "/"))
+		}
+	}
+
+	// su and sudo, without a password.
+	for _, argv := range [][]string{{"sudo", "-n", "id", "-u"}, {"su", "-c", "id -u", "root"}, {"su", "root", "-c", "id -u"}} {
+		path, err := exec.LookPath(argv[0])
+		if err != nil {
+			n.add("%s: not installed", argv[0])
+			continue
+		}
+		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		out, err := exec.CommandContext(cctx, path, argv[1:]...).Output()
+		cancel()
+		if err == nil && strings.TrimSpace(string(out)) == "0" {
+			n.success("%s gave uid 0", strings.Join(argv, " "))
+		} else {
+			n.add("%s: %s", strings.Join(argv, " "), errText(err))
+		}
+	}
+	return n.result()
+}
+
+// credsAfterExec starts path and returns the Uid line of its status
+// (real, effective, saved, filesystem) as it is after exec.
+func credsAfterExec(path string, args ...string) ([]string, error) {
+	cmd := exec.Command(path, args...)
+	cmd.Stdin = nil
+	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	defer func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	}()
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", cmd.Process.Pid))
+	if err != nil {
+		return nil, err
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "Uid:"); ok {
+			return strings.Fields(v), nil
+		}
+	}
+	return nil, errors.New("no Uid line in its status")
+}
+
+func groups() []int {
+	g, _ := os.Getgroups()
+	return g
+}
+
+// ---------------------------------------------------------------------------
+// host-processes
+
+type procInfo struct {
+	pid     int
+	argv0   string
+	cmdline string
+	comm    string
+	cgroup  string
+	pgid    int
+}
+
+func listProcs() []procInfo {
+	entries, _ := os.ReadDir("/proc")
+	var out []procInfo
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		pi := procInfo{pid: pid}
+		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); err == nil {
+			pi.argv0, _, _ = strings.Cut(string(b), "\x00")
+			pi.cmdline = strings.TrimSpace(strings.ReplaceAll(string(b), "\x00", " "))
+		}
+		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid)); err == nil {
+			pi.comm = strings.TrimSpace(string(b))
+		}
+		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid)); err == nil {
+			pi.cgroup = string(b)
+		}
+		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil {
+			// pid (comm) state ppid pgrp ...
+			if i := bytes.LastIndexByte(b, ')'); i >= 0 {
+				f := strings.Fields(string(b[i+1:]))
+				if len(f) > 2 {
+					pi.pgid, _ = strconv.Atoi(f[2])
+				}
+			}
+		}
+		out = append(out, pi)
+	}
+	return out
+}
+
+// outside reports whether a process belongs to another cgroup than the
+// probe's own (the sandbox's).
+func outside(pi procInfo, self string) bool {
+	return pi.cgroup != "" && self != "" && pi.cgroup != self
+}
+
+// isMarker reports whether a process is the host marker process: its
+// argv[0] is the marker (the probe's own command line and the docker
+// command that started it only hold the marker as an argument).
+func isMarker(pi procInfo, marker string) bool {
+	return marker != "" && pi.argv0 == marker
+}
+
+var hostDaemons = map[string]bool{"dockerd": true, "containerd": true, "systemd": true, "sshd": true, "kthreadd": true}
+
+func checkHostProcesses(ctx context.Context, p *params) Result {
+	var n notes
+	self, _ := os.ReadFile("/proc/self/cgroup")
+	procs := listProcs()
+	n.add("%d processes visible", len(procs))
+	var inside []string
+	me := os.Getpid()
+	for _, pi := range procs {
+		switch {
+		case pi.pid == me:
+			inside = append(inside, fmt.Sprintf("%d:%s(self)", pi.pid, pi.comm))
+		case isMarker(pi, p.processMark):
+			n.success("the host marker process is visible: pid %d", pi.pid)
+		case hostDaemons[pi.comm]:
+			n.success("a host daemon is visible: pid %d %s", pi.pid, pi.comm)
+		case outside(pi, string(self)):
+			n.success("pid %d (%s) is in another cgroup", pi.pid, pi.comm)
+		default:
+			inside = append(inside, fmt.Sprintf("%d:%s", pi.pid, pi.comm))
+		}
+	}
+	if len(inside) > 20 {
+		inside = append(inside[:20], "…")
+	}
+	n.add("own processes: %s", strings.Join(inside, " "))
+	if p.processMark == "" {
+		n.add("no -process-marker given: only daemons and foreign cgroups were looked for")
+	}
+	return n.result()
+}
+
+// ---------------------------------------------------------------------------
+// docker-socket
+
+// checkDockerSocket connects to every unix socket it finds. A connection
+// is a hole when the socket is a known engine socket, answers like an
+// engine, or lies outside the sandbox's own scratch space (a host
+// socket: docker, ssh-agent, X11, D-Bus, …); a socket that a process of
+// the sandbox made in /tmp, its home or the project is only reported.
+func checkDockerSocket(ctx context.Context, p *params) Result {
+	var n notes
+	own := []string{"/tmp", "/var/tmp", "/dev/shm", "/home/agent"}
+	if p.project != "" {
+		own = append(own, p.project)
+	}
+	known := map[string]bool{}
+	candidates := []string{"/var/run/docker.sock", "/run/docker.sock", "/run/containerd/containerd.sock",
+		"/var/run/containerd/containerd.sock", "/run/podman/podman.sock", "/var/run/docker/docker.sock"}
+	if m, _ := filepath.Glob("/run/user/*/docker.sock"); len(m) > 0 {
+		candidates = append(candidates, m...)
+	}
+	if m, _ := filepath.Glob("/run/user/*/podman/podman.sock"); len(m) > 0 {
+		candidates = append(candidates, m...)
+	}
+	for _, c := range candidates {
+		known[c] = true
+	}
+	// Every socket on the file system, /proc and /sys excluded.
+	deadline := time.Now().Add(6 * time.Second)
+	walked, truncated := 0, false
+	_ = filepath.WalkDir("/", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil
+		}
+		if ctx.Err() != nil || time.Now().After(deadline) {
+			truncated = true
+			return fs.SkipAll
+		}
+		walked++
+		if d.IsDir() && (path == "/proc" || path == "/sys") {
+			return fs.SkipDir
+		}
+		if d.Type()&fs.ModeSocket != 0 {
+			candidates = append(candidates, path)
+		}
+		return nil
+	})
+	n.add("walked %d paths (truncated: %v)", walked, truncated)
+	for _, path := range dedupe(candidates) {
+		if _, err := os.Lstat(path); err != nil {
+			continue
+		}
+		conn, err := net.DialTimeout("unix", path, 2*time.Second)
+		if err != nil {
+			n.add("%s: %s", path, errText(err))
+			continue
+		}
+		answer, engine := httpPing(conn)
+		conn.Close()
+		if known[path] || engine || !isWithinAny(path, own) {
+			n.success("connected to %s%s", path, answer)
+		} else {
+			n.add("connected to the sandbox's own socket %s%s", path, answer)
+		}
+	}
+	// A docker engine listening on TCP: DOCKER_HOST, the gateway, localhost.
+	var tcp []string
+	if h := os.Getenv("DOCKER_HOST"); strings.HasPrefix(h, "tcp://") {
+		tcp = append(tcp, strings.TrimPrefix(h, "tcp://"))
+	}
+	for _, host := range []string{defaultGateway(), "127.0.0.1", "host.docker.internal"} {
+		if host != "" {
+			tcp = append(tcp, net.JoinHostPort(host, "2375"), net.JoinHostPort(host, "2376"))
+		}
+	}
+	for _, addr := range dedupe(tcp) {
+		conn, err := net.DialTimeout("tcp", addr, 1*time.Second)
+		if err != nil {
+			n.add("tcp %s: %s", addr, errText(err))
+			continue
+		}
+		answer, engine := httpPing(conn)
+		conn.Close()
+		if engine {
+			n.success("a docker engine answers on tcp %s%s", addr, answer)
+		} else {
+			n.add("tcp %s: connected, no HTTP answer", addr)
+		}
+	}
+	return n.result()
+}
+
+// httpPing asks a connection for the docker engine's /_ping; it reports
+// the answer and whether it came from a container engine.
+func httpPing(conn net.Conn) (string, bool) {
+	_ = conn.SetDeadline(time.Now().Add(2 * time.Second))
+	if _, err := io.WriteString(conn, "GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n"); err != nil {
+		return "", false
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		return "", false
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64))
+	server := resp.Header.Get("Server")
+	engine := resp.Header.Get("Api-Version") != "" || resp.Header.Get("Libpod-Api-Version") != "" ||
+		strings.Contains(server, "Docker") || strings.Contains(server, "Libpod")
+	return fmt.Sprintf(" (HTTP/%d.%d %d %q, server %q)", resp.ProtoMajor, resp.ProtoMinor, resp.StatusCode, body, server), engine
+}
+
+func defaultGateway() string {
+	data, err := os.ReadFile("/proc/net/route")
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(string(data), "\n")[1:] {
+		f := strings.Fields(line)
+		if len(f) > 2 && f[1] == "00000000" {
+			v, err := strconv.ParseUint(f[2], 16, 32)
+			if err != nil {
+				return ""
+			}
+			return net.IPv4(byte(v), byte(v>>8), byte(v>>16), byte(v>>24)).String()
+		}
+	}
+	return ""
+}
+
+// ---------------------------------------------------------------------------
+// mount
+
+func checkMount(ctx context.Context, p *params) Result {
+	var n notes
+	dir, err := os.MkdirTemp("", "probe-mount-")
+	if err != nil {
+		// No writable /tmp: mount over a folder that exists anyway.
+		dir = "/mnt"
+		n.add("no temporary folder (%s): trying %s", errText(err), dir)
+	} else {
+		defer os.RemoveAll(dir)
+	}
+	attempts := []struct{ source, fstype string }{{"tmpfs", "tmpfs"}, {"proc", "proc"}, {"sysfs", "sysfs"}}
+	for _, a := range attempts {
+		target := dir
+		if err := syscall.Mount(a.source, target, a.fstype, 0, ""); err == nil {
+			_ = syscall.Unmount(target, syscall.MNT_DETACH)
+			n.success("mounted %s", a.fstype)
+		} else {
+			n.add("mount %s: %s", a.fstype, errText(err))
+		}
+	}
+	if err := syscall.Mount("/", dir, "", syscall.MS_BIND, ""); err == nil {
+		_ = syscall.Unmount(dir, syscall.MNT_DETACH)
+		n.success("bind-mounted /")
+	} else {
+		n.add("bind mount: %s", errText(err))
+	}
+	// Within a new user namespace mounting needs no capability from the
+	// start: the namespaces themselves are the hole.
+	exe, err := os.Executable()
+	if err == nil {
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		cmd := exec.CommandContext(cctx, exe, "__userns-mount")
+		cmd.SysProcAttr = &syscall.SysProcAttr{
+			Cloneflags:                 syscall.CLONE_NEWUSER | syscall.CLONE_NEWNS,
+			UidMappings:                []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Geteuid(), Size: 1}},
+			GidMappings:                []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getegid(), Size: 1}},
+			GidMappingsEnableSetgroups: false,
+		}
+		out, err := cmd.CombinedOutput()
+		cancel()
+		switch {
+		case err != nil && len(out) == 0:
+			n.add("new user namespace: %s", errText(err))
+		case strings.HasPrefix(string(out), "mounted"):
+			n.success("in a new user namespace: %s", strings.TrimSpace(string(out)))
+		default:
+			n.add("new user namespace: %s", strings.TrimSpace(string(out)))
+		}
+	}
+	return n.result()
+}
+
+func usernsMountChild() int {
+	dir, err := os.MkdirTemp("", "probe-userns-")
+	if err != nil {
+		dir = "/mnt"
+	} else {
+		defer os.RemoveAll(dir)
+	}
+	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, ""); err != nil {
+		fmt.Printf("mount tmpfs: %s\n", errText(err))
+		return 0
+	}
+	_ = syscall.Unmount(dir, syscall.MNT_DETACH)
+	fmt.Println("mounted tmpfs")
+	return 0
+}
+
+// ---------------------------------------------------------------------------
+// ptrace
+
+// checkPtrace attaches to the host marker process, the one process
+// outside the sandbox that the probe may stop for a moment (attaching to
+// arbitrary host processes could disturb the machine when the probe runs
+// in a weakened container). Other processes outside the sandbox are only
+// counted. Attaching to the sandbox's own processes (same user, same
+// container) is reported but is not a hole.
+func checkPtrace(ctx context.Context, p *params) Result {
+	if p.processMark == "" {
+		return skipped("no -process-marker given")
+	}
+	var n notes
+	self, _ := os.ReadFile("/proc/self/cgroup")
+	me := os.Getpid()
+	var targets []procInfo
+	others := 0
+	for _, pi := range listProcs() {
+		switch {
+		case pi.pid == me:
+		case isMarker(pi, p.processMark):
+			targets = append(targets, pi)
+		case outside(pi, string(self)):
+			others++
+		}
+	}
+	if len(targets) > 10 {
+		targets = targets[:10]
+	}
+	if len(targets) == 0 {
+		n.add("the host marker process is not visible")
+	}
+	if others > 0 {
+		n.add("%d other processes outside the sandbox are visible (not attached to)", others)
+	}
+	for _, pi := range targets {
+		if err := ptraceAttachDetach(pi.pid); err == nil {
+			n.success("attached to pid %d (%s) outside the sandbox", pi.pid, pi.comm)
+		} else {
+			n.add("attach to pid %d (%s): %s", pi.pid, pi.comm, errText(err))
+		}
+	}
+	if me != 1 {
+		if err := ptraceAttachDetach(1); err == nil {
+			n.add("note: attached to the sandbox's own pid 1 (same user)")
+		} else {
+			n.add("attach to the sandbox's pid 1: %s", errText(err))
+		}
+	}
+	return n.result()
+}
+
+func ptraceAttachDetach(pid int) error {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	if err := syscall.PtraceAttach(pid); err != nil {
+		return err
+	}
+	var ws syscall.WaitStatus
+	_, _ = syscall.Wait4(pid, &ws, syscall.WALL, nil)
+	return syscall.PtraceDetach(pid)
+}
+
+// ---------------------------------------------------------------------------
+// env-leak
+
+func checkEnvLeak(ctx context.Context, p *params) Result {
+	var n notes
+	var names []string
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	present := map[string]bool{}
+	for _, name := range names {
+		present[name] = true
+	}
+	for _, want := range p.envNames {
+		if present[want] {
+			n.success("%s is in the environment", want)
+		}
+	}
+	// Other processes of the sandbox (PID 1, the keeper, other sessions).
+	for _, pi := range listProcs() {
+		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pi.pid))
+		if err != nil {
+			continue
+		}
+		for _, kv := range bytes.Split(data, []byte{0}) {
+			name, _, _ := strings.Cut(string(kv), "=")
+			for _, want := range p.envNames {
+				if name == want && pi.pid != os.Getpid() {
+					n.success("%s is in the environment of pid %d (%s)", want, pi.pid, pi.comm)
+				}
+			}
+		}
+	}
+	n.add("looked for %s", strings.Join(p.envNames, ","))
+	// Names only, never values.
+	res := n.result()
+	res.Detail += "; names present: " + strings.Join(names, ",")
+	res.Facts = append(res.Facts, prefixAll("env:", names)...)
+	return res
+}
+
+// ---------------------------------------------------------------------------
+// fork-bomb
+
+// checkForkBomb starts children (sleep) until the kernel refuses or the
+// cap is reached, from a helper process in its own process group, then
+// kills them all. "succeeded" means the cap was reached: nothing stopped
+// the loop.
+func checkForkBomb(ctx context.Context, p *params) Result {
+	var n notes
+	if b, err := os.ReadFile("/sys/fs/cgroup/pids/pids.max"); err == nil {
+		n.add("pids.max (v1)=%s", strings.TrimSpace(string(b)))
+	} else if b, err := os.ReadFile("/sys/fs/cgroup/pids.max"); err == nil {
+		n.add("pids.max=%s", strings.TrimSpace(string(b)))
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return Result{Detail: "cannot find own executable: " + errText(err), TimedOut: true}
+	}
+	sleep, err := exec.LookPath("sleep")
+	if err != nil {
+		return Result{Detail: "no sleep binary: " + errText(err), TimedOut: true}
+	}
+	cctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	cmd := exec.Command(exe, "__forkbomb", strconv.Itoa(p.forkMax), sleep)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return Result{Detail: errText(err), TimedOut: true}
+	}
+	if err := cmd.Start(); err != nil {
+		return Result{Detail: "start the fork loop: " + errText(err), TimedOut: true}
+	}
+	pgid := cmd.Process.Pid
+	var (
+		mu      sync.Mutex
+		count   int
+		outcome string
+	)
+	readDone := make(chan struct{})
+	go func() {
+		defer close(readDone)
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			line := sc.Text()
+			mu.Lock()
+			if v, err := strconv.Atoi(line); err == nil {
+				count = v
+			} else {
+				outcome = line
+			}
+			mu.Unlock()
+		}
+	}()
+	waitDone := make(chan error, 1)
+	go func() {
+		<-readDone
+		waitDone <- cmd.Wait()
+	}()
+	var waitErr error
+	select {
+	case waitErr = <-waitDone:
+	case <-cctx.Done():
+		_ = syscall.Kill(-pgid, syscall.SIGKILL)
+		waitErr = <-waitDone
+		n.add("the fork loop ran out of time")
+	}
+	// Kill every child, then wait for them to be gone (docker-init, or we
+	// as PID 1, reaps the orphans).
+	_ = syscall.Kill(-pgid, syscall.SIGKILL)
+	left := 0
+	for i := 0; i < 100; i++ {
+		if os.Getpid() == 1 {
+			for {
+				pid, _ := syscall.Wait4(-1, nil, syscall.WNOHANG, nil)
+				if pid <= 0 {
+					break
+				}
+			}
+		}
+		left = 0
+		for _, pi := range listProcs() {
+			if pi.pgid == pgid {
+				left++
+			}
+		}
+		if left == 0 {
+			break
+		}
+		_ = syscall.Kill(-pgid, syscall.SIGKILL)
+		time.Sleep(100 * time.Millisecond)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	n.add("started %d children (cap %d)", count, p.forkMax)
+	if outcome != "" {
+		n.add("loop ended: %s", outcome)
+	}
+	if waitErr != nil {
+		n.add("fork loop process: %s %s", errText(waitErr), lastLine(stderr.String()))
+	}
+	n.add("%d left after the kill", left)
+	n.fact("count", strconv.Itoa(count))
+	n.fact("left", strconv.Itoa(left))
+	if count >= p.forkMax {
+		n.success("the fork loop reached its cap of %d", p.forkMax)
+	}
+	return n.result()
+}
+
+// forkBombChild runs `sleep 300` children until fork fails or max is
+// reached; it prints the running count and finally why it stopped.
+func forkBombChild(args []string) int {
+	if len(args) != 2 {
+		return 2
+	}
+	max, _ := strconv.Atoi(args[0])
+	sleep := args[1]
+	devnull, err := os.Open(os.DevNull)
+	if err != nil {
+		fmt.Println("open /dev/null:", err)
+		return 1
+	}
+	attr := &syscall.ProcAttr{Files: []uintptr{devnull.Fd(), devnull.Fd(), devnull.Fd()}}
+	w := bufio.NewWriter(os.Stdout)
+	defer w.Flush()
+	deadline := time.Now().Add(45 * time.Second)
+	for i := 0; i < max; i++ {
+		if time.Now().After(deadline) {
+			fmt.Fprintln(w, "deadline reached")
+			return 0
+		}
+		if _, err := syscall.ForkExec(sleep, []string{"sleep", "300"}, attr); err != nil {
+			fmt.Fprintf(w, "fork failed after %d: %s\n", i, errText(err))
+			return 0
+		}
+		fmt.Fprintln(w, i+1)
+		if i%50 == 0 {
+			w.Flush()
+		}
+	}
+	fmt.Fprintln(w, "cap reached")
+	return 0
+}
+
+// ---------------------------------------------------------------------------
+// helpers
+
+func tryCreate(name string) error {
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	f.Close()
+	return os.Remove(name)
+}
+
+func readLimited(path string, max int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, max))
+}
+
+func containsAny(data []byte, markers []string) bool {
+	for _, m := range markers {
+		if m != "" && bytes.Contains(data, []byte(m)) {
+			return true
+		}
+	}
+	return false
+}
+
+func isWithinAny(path string, dirs []string) bool {
+	for _, d := range dirs {
+		d = filepath.Clean(d)
+		if path == d || strings.HasPrefix(path, d+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+func errText(err error) string {
+	if err == nil {
+		return "ok"
+	}
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		return errno.Error()
+	}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.String()
+	}
+	return err.Error()
+}
+
+func split(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func dedupe(list []string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, v := range list {
+		if !seen[v] {
+			seen[v] = true
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func prefixAll(prefix string, list []string) []string {
+	out := make([]string, len(list))
+	for i, v := range list {
+		out[i] = prefix + v
+	}
+	return out
+}
+
+func atoiOr(s string, def int) int {
+	if v, err := strconv.Atoi(s); err == nil {
+		return v
+	}
+	return def
+}
+
+func lastLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
+		return s[i+1:]
+	}
+	return s
+}
