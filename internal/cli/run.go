@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"golang.org/x/term"
 
 	"github.com/ai-sandbox/ai-sandbox/internal/config"
 	"github.com/ai-sandbox/ai-sandbox/internal/docker"
@@ -229,6 +230,9 @@ func runRun(ctx context.Context, deps *Deps, o *runOptions) error {
 		TermEnv:     termEnv(deps.Getenv),
 		SecretNames: secretNames,
 		SessionID:   newSessionID(),
+	}
+	if facts.TTY {
+		facts.Rows, facts.Cols = terminalSize(s)
 	}
 	if err := prepareHost(deps, p, cfg, agent, &facts, !o.print); err != nil {
 		return err
@@ -446,6 +450,18 @@ func retrySafe(s ui.Streams) bool {
 	}
 	null, err := os.Stat(os.DevNull)
 	return err == nil && os.SameFile(st, null)
+}
+
+// terminalSize reads the terminal's rows and columns (0, 0 when unknown).
+func terminalSize(s ui.Streams) (int, int) {
+	if s.OutFile == nil {
+		return 0, 0
+	}
+	cols, rows, err := term.GetSize(int(s.OutFile.Fd()))
+	if err != nil || rows <= 0 || cols <= 0 {
+		return 0, 0
+	}
+	return rows, cols
 }
 
 func termEnv(getenv func(string) string) map[string]string {

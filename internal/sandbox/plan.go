@@ -80,6 +80,7 @@ type Facts struct {
 	// Session.
 	Cmd         []string
 	TTY         bool
+	Rows, Cols  int // the terminal's size, when TTY
 	Interactive bool
 	TermEnv     map[string]string // TERM, COLORTERM, … from the host
 	SecretNames []string          // env-file keys passed by name
@@ -131,7 +132,11 @@ done`
 // spec ($0 is the plan's spec hash, compared with the container's
 // AI_SANDBOX_SPEC); otherwise it exits with GuardExit without running
 // anything. It lets a warm launch skip asking docker about the container.
-const Guard = `[ "$AI_SANDBOX_SPEC" = "$0" ] || exit 213; : >` + SeenMarker + ` 2>/dev/null; exec "$@"`
+// It also leaves SeenMarker for the keeper and, on a terminal, sets the
+// terminal's size ($1 rows, $2 columns; 0 = leave it) before the command
+// starts: older engines create an exec's terminal at 0x0 and resize it
+// only after the command is running.
+const Guard = `[ "$AI_SANDBOX_SPEC" = "$0" ] || exit 213; : >` + SeenMarker + ` 2>/dev/null; [ "$1" = 0 ] || stty rows "$1" cols "$2" 2>/dev/null; shift 2; exec "$@"`
 
 // SeenMarker tells the keeper that a session has started, however short.
 const SeenMarker = "/run/ai-sandbox.seen"
@@ -203,7 +208,7 @@ func NewPlan(f Facts) Plan {
 			{Target: "/tmp", Options: "rw,nosuid,nodev,exec,mode=1777"},
 			{Target: "/var/tmp", Options: "rw,nosuid,nodev,exec,mode=1777"},
 			// The user's own /run, as a login would have.
-			{Target: "/run", Options: "rw,nosuid,nodev,noexec,mode=0700,uid=" + strconv.Itoa(f.UID) + ",gid=" + strconv.Itoa(f.GID)},
+			{Target: "/run", Options: "rw,nosuid,nodev,noexec,mode=0755,uid=" + strconv.Itoa(f.UID) + ",gid=" + strconv.Itoa(f.GID)},
 		},
 		Mounts:     mounts,
 		Env:        env,
@@ -238,7 +243,7 @@ func NewPlan(f Facts) Plan {
 		Workdir:     f.Cwd,
 		Env:         execEnv,
 		PassEnv:     f.SecretNames,
-		Cmd:         append([]string{"/bin/sh", "-c", Guard, hash}, f.Cmd...),
+		Cmd:         append([]string{"/bin/sh", "-c", Guard, hash, strconv.Itoa(f.Rows), strconv.Itoa(f.Cols)}, f.Cmd...),
 	}
 	return Plan{Name: name, Run: run, Exec: exec, Cmd: f.Cmd, SpecHash: hash, ExtraNetworks: extra}
 }

@@ -1,0 +1,137 @@
+package run_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+
+	"github.com/ai-sandbox/ai-sandbox/e2e/harness"
+)
+
+// ttySession is ai-sandbox started on a pseudo-terminal, as a user's
+// terminal would start it.
+type ttySession struct {
+	t    *testing.T
+	cmd  *exec.Cmd
+	pty  *os.File
+	mu   sync.Mutex
+	out  bytes.Buffer
+	done chan struct{}
+}
+
+func startTTY(t *testing.T, e *harness.Env, rows, cols uint16, args ...string) *ttySession {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+	cmd := e.Command(ctx, e.Project, args...)
+	cmd.Env = append(cmd.Env, "TERM=xterm")
+	// A terminal's session leader, not just a process group.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Credential: cmd.SysProcAttr.Credential}
+	cmd.Cancel = func() error { return cmd.Process.Kill() }
+	f, err := pty.StartWithAttrs(cmd, &pty.Winsize{Rows: rows, Cols: cols}, cmd.SysProcAttr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &ttySession{t: t, cmd: cmd, pty: f, done: make(chan struct{})}
+	go func() {
+		defer close(s.done)
+		buf := make([]byte, 4096)
+		for {
+			n, err := f.Read(buf)
+			s.mu.Lock()
+			s.out.Write(buf[:n])
+			s.mu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	}()
+	t.Cleanup(func() { f.Close() })
+	return s
+}
+
+func (s *ttySession) expect(want string, timeout time.Duration) {
+	s.t.Helper()
+	if !harness.WaitFor(timeout, func() bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return strings.Contains(s.out.String(), want)
+	}) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.t.Fatalf("no %q on the terminal within %s; it shows:\n%s", want, timeout, s.out.String())
+	}
+}
+
+func (s *ttySession) send(text string) {
+	s.t.Helper()
+	if _, err := s.pty.Write([]byte(text)); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+func (s *ttySession) wait() int {
+	s.t.Helper()
+	err := s.cmd.Wait()
+	if ee, ok := err.(*exec.ExitError); ok {
+		return ee.ExitCode()
+	}
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return 0
+}
+
+// TestTTYIsATerminal: on a terminal the session gets one (-t), with the
+// host's TERM.
+func TestTTYIsATerminal(t *testing.T) {
+	t.Parallel()
+	e := harness.NewEnv(t)
+	s := startTTY(t, e, 24, 80, sandboxRun(e, "sh", "-c", `test -t 0 && test -t 1 && echo "tty-yes $TERM"`)...)
+	s.expect("tty-yes xterm", time.Minute)
+	if code := s.wait(); code != 0 {
+		t.Errorf("exit %d", code)
+	}
+}
+
+// TestTTYCtrlC: Ctrl-C typed on the terminal reaches the agent as SIGINT.
+func TestTTYCtrlC(t *testing.T) {
+	t.Parallel()
+	e := harness.NewEnv(t)
+	s := startTTY(t, e, 24, 80, sandboxRun(e, "sh", "-c", `trap 'echo got-INT; exit 7' INT; echo ready; while :; do sleep 0.2; done`)...)
+	s.expect("ready", time.Minute)
+	s.send("\x03")
+	s.expect("got-INT", 30*time.Second)
+	if code := s.wait(); code != 7 {
+		t.Errorf("exit %d after Ctrl-C, want the command's 7", code)
+	}
+}
+
+// TestTTYSizeFollows: the session starts with the terminal's size and
+// follows when the terminal is resized.
+func TestTTYSizeFollows(t *testing.T) {
+	t.Parallel()
+	e := harness.NewEnv(t)
+	s := startTTY(t, e, 30, 100, sandboxRun(e, "sh", "-c", `stty size; echo ready; read x; stty size; echo done`)...)
+	s.expect("30 100", time.Minute)
+	s.expect("ready", 10*time.Second)
+	if err := pty.Setsize(s.pty, &pty.Winsize{Rows: 41, Cols: 123}); err != nil {
+		t.Fatal(err)
+	}
+	// docker learns the new size from SIGWINCH; give it a moment.
+	time.Sleep(500 * time.Millisecond)
+	s.send("\r")
+	s.expect("41 123", 30*time.Second)
+	s.expect("done", 10*time.Second)
+	if code := s.wait(); code != 0 {
+		t.Errorf("exit %d", code)
+	}
+}
