@@ -19,16 +19,6 @@ func NewCmdNetwork(deps *Deps) *cobra.Command {
 		RunE: notImplemented("network")}
 }
 
-func NewCmdImage(deps *Deps) *cobra.Command {
-	return &cobra.Command{Use: "image", Short: "Build, pull and list sandbox images",
-		RunE: notImplemented("image")}
-}
-
-func NewCmdTools(deps *Deps) *cobra.Command {
-	return &cobra.Command{Use: "tools", Short: "List the known agents and which are in the image",
-		RunE: notImplemented("tools")}
-}
-
 func NewCmdClean(deps *Deps) *cobra.Command {
 	return &cobra.Command{Use: "clean", Short: "Remove caches, sandbox homes and stopped sandboxes",
 		RunE: notImplemented("clean")}

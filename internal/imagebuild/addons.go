@@ -1,0 +1,160 @@
+package imagebuild
+
+import (
+	"bufio"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/ai-sandbox/ai-sandbox/dockerfiles"
+)
+
+// Addon is an optional part of the image, chosen with --addons or by a
+// preset. Its layer is dockerfiles/addons/<Name>.Dockerfile.
+type Addon struct {
+	Name        string
+	Flag        string // the INSTALL_* flag of the presets
+	Description string
+	// VersionArg is the build argument pinning its version ("" = Debian's).
+	VersionArg string
+	// Chromium: needs the container's own Chromium layer.
+	Chromium bool
+	// Debian: only Debian packages; these layers come first.
+	Debian bool
+	// MCP is the command an agent's MCP config runs for it (browser
+	// servers run against the container's Chromium, never a host browser).
+	MCP []string
+	// SHA256Arg, for release downloads, is the build-argument prefix of
+	// the pinned digests; "" when it needs none.
+	SHA256Arg string
+	// Pinned reports that the default build has every digest it needs.
+	Pinned bool
+}
+
+// ChromiumPath is where the container's own browser lives.
+const ChromiumPath = "/usr/bin/chromium"
+
+// addons lists the add-ons in layer order: Debian packages first (they
+// change least; the Chromium layer follows them when a browser add-on is
+// chosen), then the language-package ones.
+func addons() []Addon {
+	return []Addon{
+		{Name: "build-tools", Flag: "INSTALL_BUILD_TOOLS", Description: "C/C++ toolchain and Python headers", Debian: true, Pinned: true},
+		{Name: "doc-tools", Flag: "INSTALL_DOC_TOOLS", Description: "OCR and PDF tools (tesseract, poppler, qpdf)", Debian: true, Pinned: true},
+		{Name: "spec-kit", Flag: "INSTALL_SPEC_KIT", Description: "GitHub Spec Kit CLI (specify), from PyPI", VersionArg: "SPEC_KIT_VERSION", Pinned: true},
+		{Name: "openspec", Flag: "INSTALL_OPENSPEC", Description: "OpenSpec CLI (openspec), from npm", VersionArg: "OPENSPEC_VERSION", Pinned: true},
+		{Name: "rtk", Flag: "INSTALL_RTK", Description: "RTK token optimizer (rtk), release binary", VersionArg: "RTK_VERSION", SHA256Arg: "RTK_SHA256"},
+		{Name: "playwright", Flag: "INSTALL_PLAYWRIGHT", Description: "Playwright library and CLI with the container's Chromium",
+			VersionArg: "PLAYWRIGHT_VERSION", Chromium: true, Pinned: true},
+		{Name: "chrome-devtools-mcp", Flag: "INSTALL_CHROME_DEVTOOLS_MCP", Description: "Chrome DevTools MCP server on the container's Chromium",
+			VersionArg: "CHROME_DEVTOOLS_MCP_VERSION", Chromium: true, Pinned: true,
+			MCP: []string{"chrome-devtools-mcp", "--headless", "--isolated", "--executablePath", ChromiumPath, "--chrome-arg=--no-sandbox"}},
+		{Name: "playwright-mcp", Flag: "INSTALL_PLAYWRIGHT_MCP", Description: "Playwright MCP server on the container's Chromium",
+			VersionArg: "PLAYWRIGHT_MCP_VERSION", Chromium: true, Pinned: true,
+			MCP: []string{"playwright-mcp", "--headless", "--isolated", "--browser", "chromium", "--executable-path", ChromiumPath, "--no-sandbox"}},
+	}
+}
+
+// Addons lists the add-ons in layer order.
+func Addons() []Addon { return addons() }
+
+// AddonNames lists the add-on names in layer order.
+func AddonNames() []string {
+	var out []string
+	for _, a := range addons() {
+		out = append(out, a.Name)
+	}
+	return out
+}
+
+// LookupAddon finds an add-on by name.
+func LookupAddon(name string) (Addon, bool) {
+	for _, a := range addons() {
+		if a.Name == name {
+			return a, true
+		}
+	}
+	return Addon{}, false
+}
+
+// Preset is a named set of add-ons, read from dockerfiles/presets/<name>.env.
+type Preset struct {
+	Name   string
+	Addons []string // in layer order
+}
+
+// PresetNames lists the presets.
+func PresetNames() []string {
+	entries, err := fs.ReadDir(dockerfiles.FS, "presets")
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".env") {
+			out = append(out, strings.TrimSuffix(e.Name(), ".env"))
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// LoadPreset reads a preset's INSTALL_* flags. Every add-on must have its
+// flag in the file, set to 0 or 1, so a preset always says what it holds.
+func LoadPreset(name string) (Preset, error) {
+	data, err := fs.ReadFile(dockerfiles.FS, path.Join("presets", name+".env"))
+	if err != nil {
+		return Preset{}, fmt.Errorf("unknown preset %q (known: %s)", name, strings.Join(PresetNames(), ", "))
+	}
+	return ParsePreset(name, string(data))
+}
+
+// ParsePreset parses the text of a preset file.
+func ParsePreset(name, text string) (Preset, error) {
+	byFlag := map[string]Addon{}
+	for _, a := range addons() {
+		byFlag[a.Flag] = a
+	}
+	set := map[string]bool{}
+	seen := map[string]bool{}
+	sc := bufio.NewScanner(strings.NewReader(text))
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			return Preset{}, fmt.Errorf("preset %s line %d: expected INSTALL_NAME=0|1", name, n)
+		}
+		a, known := byFlag[k]
+		if !known {
+			return Preset{}, fmt.Errorf("preset %s line %d: unknown flag %s", name, n, k)
+		}
+		if seen[k] {
+			return Preset{}, fmt.Errorf("preset %s line %d: %s set twice", name, n, k)
+		}
+		seen[k] = true
+		switch v {
+		case "1":
+			set[a.Name] = true
+		case "0":
+		default:
+			return Preset{}, fmt.Errorf("preset %s line %d: %s=%q: expected 0 or 1", name, n, k, v)
+		}
+	}
+	for _, a := range addons() {
+		if !seen[a.Flag] {
+			return Preset{}, fmt.Errorf("preset %s: %s is missing", name, a.Flag)
+		}
+	}
+	p := Preset{Name: name}
+	for _, a := range addons() {
+		if set[a.Name] {
+			p.Addons = append(p.Addons, a.Name)
+		}
+	}
+	return p, nil
+}

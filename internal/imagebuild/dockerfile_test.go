@@ -1,0 +1,307 @@
+package imagebuild
+
+import (
+	"flag"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/ai-sandbox/ai-sandbox/dockerfiles"
+	"github.com/ai-sandbox/ai-sandbox/internal/docker"
+	"github.com/ai-sandbox/ai-sandbox/internal/tools"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+func pick(t *testing.T, names ...string) []tools.Tool {
+	t.Helper()
+	table := tools.New()
+	var out []tools.Tool
+	for _, n := range names {
+		tool, ok := table.Lookup(n)
+		if !ok {
+			t.Fatalf("no tool %s", n)
+		}
+		out = append(out, tool)
+	}
+	return out
+}
+
+func preset(t *testing.T, name string) Preset {
+	t.Helper()
+	p, err := LoadPreset(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestDockerfileGolden(t *testing.T) {
+	cases := []struct {
+		name string
+		spec Spec
+	}{
+		{"base-opencode", Spec{Preset: preset(t, "base"), Tools: pick(t, "opencode"), Builder: "test"}},
+		{"full-opencode", Spec{Preset: preset(t, "full"), Tools: pick(t, "opencode"), Builder: "test"}},
+		{"base-no-tools", Spec{Preset: preset(t, "base"), Builder: "test"}},
+		// One agent per install method: platform binary package, plain
+		// npm, npm with its own script, pipx and a checked download.
+		{"base-methods", Spec{Preset: preset(t, "base"), Tools: pick(t, "goose", "claude", "codex", "crush", "aider"), Builder: "test"}},
+		{"base-addons-ca", Spec{Preset: preset(t, "base"), Tools: pick(t, "opencode"), Addons: []string{"playwright-mcp", "openspec", "rtk"},
+			CACerts: CAContextNames([]string{"/etc/corp/Root CA.pem", "/x/proxy.crt"}), Builder: "test"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := Dockerfile(c.spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			golden := filepath.Join("testdata", c.name+".Dockerfile")
+			if *update {
+				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test -update to create it)", err)
+			}
+			if diff := cmp.Diff(string(want), got); diff != "" {
+				t.Errorf("Dockerfile differs from %s (-want +got):\n%s", golden, diff)
+			}
+		})
+	}
+}
+
+func TestDockerfileInvariants(t *testing.T) {
+	all := tools.New().All()
+	for _, p := range PresetNames() {
+		got, err := Dockerfile(Spec{Preset: preset(t, p), Tools: all, Addons: AddonNames()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, must := range []string{
+			"ARG BASE_IMAGE=" + DefaultBaseImage + "\nFROM ${BASE_IMAGE}\n",
+			"libnss-unknown", "chmod 1777 /home/agent", "ENV HOME=/home/agent",
+			"find / -xdev -perm /6000", "USER 65534:65534",
+		} {
+			if !strings.Contains(got, must) {
+				t.Errorf("preset %s: Dockerfile lacks %q", p, must)
+			}
+		}
+		for _, never := range []string{"| bash", "| sh", "useradd", "RUN --mount", "<<"} {
+			if strings.Contains(got, never) {
+				t.Errorf("preset %s: Dockerfile contains %q", p, never)
+			}
+		}
+		if strings.Count(got, "addons/chromium") > 0 || strings.Count(got, "---- chromium:") != 1 {
+			t.Errorf("preset %s: the Chromium layer must come exactly once", p)
+		}
+		for _, tool := range all {
+			if !strings.Contains(got, "ARG "+tool.Install.VersionArg+"=") {
+				t.Errorf("%s: version not pinned by a build argument", tool.Name)
+			}
+			if tool.Install.Method == tools.NPM && tool.Install.Native == nil && tool.Install.OwnScript == "" &&
+				!strings.Contains(got, "npm-tool.sh "+shq(tool.Install.Package)+` "$`+tool.Install.VersionArg+"\"\n") {
+				t.Errorf("%s: not installed by npm-tool.sh with scripts off", tool.Name)
+			}
+		}
+	}
+}
+
+func TestEveryAgentHasAnInstall(t *testing.T) {
+	for _, tool := range tools.New().All() {
+		in := tool.Install
+		if in.Package == "" || in.Version == "" || in.VersionArg == "" || tool.Binary == "" {
+			t.Errorf("%s: incomplete install %+v", tool.Name, in)
+		}
+		if in.OwnScript != "" && in.ScriptWhy == "" {
+			t.Errorf("%s: runs its own install script without saying why", tool.Name)
+		}
+		if in.Method == tools.Binary && !strings.HasPrefix(in.Package, "https://") {
+			t.Errorf("%s: download is not https: %s", tool.Name, in.Package)
+		}
+	}
+}
+
+func TestAddonSnippetsAndPresets(t *testing.T) {
+	for _, a := range Addons() {
+		b, err := fs.ReadFile(dockerfiles.FS, "addons/"+a.Name+".Dockerfile")
+		if err != nil {
+			t.Errorf("add-on %s has no snippet: %v", a.Name, err)
+			continue
+		}
+		if a.VersionArg != "" && !strings.Contains(string(b), "ARG "+a.VersionArg+"=") {
+			t.Errorf("add-on %s: snippet does not pin %s", a.Name, a.VersionArg)
+		}
+	}
+	if diff := cmp.Diff([]string{"base", "full"}, PresetNames()); diff != "" {
+		t.Errorf("presets (-want +got):\n%s", diff)
+	}
+	if got := preset(t, "base").Addons; len(got) != 0 {
+		t.Errorf("base preset must be lean, has %v", got)
+	}
+	full := preset(t, "full")
+	for _, a := range full.Addons {
+		if ad, _ := LookupAddon(a); !ad.Pinned {
+			t.Errorf("full preset has %s, which cannot build without a digest given by hand", a)
+		}
+	}
+	for _, want := range []string{"build-tools", "doc-tools", "playwright", "chrome-devtools-mcp", "playwright-mcp", "spec-kit", "openspec"} {
+		if !contains(full.Addons, want) {
+			t.Errorf("full preset lacks %s", want)
+		}
+	}
+}
+
+func contains(l []string, s string) bool {
+	for _, v := range l {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+func TestParsePresetErrors(t *testing.T) {
+	ok := "INSTALL_BUILD_TOOLS=0\nINSTALL_DOC_TOOLS=0\nINSTALL_SPEC_KIT=0\nINSTALL_OPENSPEC=1\nINSTALL_RTK=0\nINSTALL_PLAYWRIGHT=0\nINSTALL_CHROME_DEVTOOLS_MCP=0\nINSTALL_PLAYWRIGHT_MCP=0\n"
+	p, err := ParsePreset("x", "# c\n\n"+ok)
+	if err != nil || !cmp.Equal(p.Addons, []string{"openspec"}) {
+		t.Fatalf("ParsePreset = %v, %v", p, err)
+	}
+	for name, text := range map[string]string{
+		"missing flag":  "INSTALL_RTK=0\n",
+		"unknown flag":  ok + "INSTALL_FOO=1\n",
+		"bad value":     strings.Replace(ok, "INSTALL_RTK=0", "INSTALL_RTK=yes", 1),
+		"twice":         ok + "INSTALL_RTK=1\n",
+		"no equal sign": ok + "INSTALL_RTK\n",
+	} {
+		if _, err := ParsePreset("x", text); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
+	if _, err := LoadPreset("nope"); err == nil || !strings.Contains(err.Error(), "base, full") {
+		t.Errorf("LoadPreset(nope) = %v", err)
+	}
+}
+
+func TestDockerfileErrors(t *testing.T) {
+	base := preset(t, "base")
+	if _, err := Dockerfile(Spec{Preset: base, Addons: []string{"nope"}}); err == nil {
+		t.Error("unknown add-on accepted")
+	}
+	if _, err := Dockerfile(Spec{Preset: base, Tools: pick(t, "claude", "claude")}); err == nil {
+		t.Error("duplicate agent accepted")
+	}
+	if _, err := Dockerfile(Spec{}); err == nil {
+		t.Error("no preset accepted")
+	}
+}
+
+func TestEffectiveAddonsOrder(t *testing.T) {
+	s := Spec{Preset: Preset{Name: "x", Addons: []string{"openspec"}}, Addons: []string{"playwright-mcp", "build-tools", "openspec"}}
+	if diff := cmp.Diff([]string{"build-tools", "openspec", "playwright-mcp"}, s.EffectiveAddons()); diff != "" {
+		t.Error(diff)
+	}
+}
+
+func TestCAContextNames(t *testing.T) {
+	got := CAContextNames([]string{"/a/Corp Root.pem", "/b/proxy.crt", "/c/..."})
+	if diff := cmp.Diff([]string{"00-Corp-Root.crt", "01-proxy.crt", "02-ca.crt"}, got); diff != "" {
+		t.Error(diff)
+	}
+}
+
+const testCert = `-----BEGIN CERTIFICATE-----
+MIIBdjCCARugAwIBAgIUQ2h8GL5yZ2hK0DR0qTqYq7C1W1MwCgYIKoZIzj0EAwIw
+-----END CERTIFICATE-----
+`
+
+func TestReadCACert(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.pem")
+	key := filepath.Join(dir, "key.pem")
+	junk := filepath.Join(dir, "junk.pem")
+	os.WriteFile(good, []byte(testCert), 0o644)
+	os.WriteFile(key, []byte(testCert+"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"), 0o644)
+	os.WriteFile(junk, []byte("hello\n"), 0o644)
+	if _, err := ReadCACert(good); err != nil {
+		t.Errorf("good: %v", err)
+	}
+	if _, err := ReadCACert(key); err == nil || !strings.Contains(err.Error(), "PRIVATE KEY") {
+		t.Errorf("key: %v", err)
+	}
+	if _, err := ReadCACert(junk); err == nil {
+		t.Error("junk accepted")
+	}
+	if _, err := ReadCACert(filepath.Join(dir, "missing")); err == nil {
+		t.Error("missing accepted")
+	}
+}
+
+func TestWriteContext(t *testing.T) {
+	dir := t.TempDir()
+	ca := filepath.Join(t.TempDir(), "corp.pem")
+	os.WriteFile(ca, []byte(strings.TrimSuffix(testCert, "\n")), 0o644)
+	s := Spec{Preset: preset(t, "base"), Tools: pick(t, "opencode"), CACerts: CAContextNames([]string{ca})}
+	if err := WriteContext(dir, s, []string{ca}); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"Dockerfile", ".dockerignore", "build/npm-tool.sh", "build/npm-native.sh", "build/pipx-tool.sh", "build/binary-tool.sh", "ca/00-corp.crt"} {
+		st, err := os.Stat(filepath.Join(dir, f))
+		if err != nil {
+			t.Errorf("%s: %v", f, err)
+			continue
+		}
+		if strings.HasPrefix(f, "build/") && st.Mode()&0o111 == 0 {
+			t.Errorf("%s is not executable", f)
+		}
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, "ca/00-corp.crt"))
+	if !strings.HasSuffix(string(b), "\n") {
+		t.Error("CA file lost its final newline")
+	}
+	if err := WriteContext(dir, s, nil); err == nil {
+		t.Error("CA count mismatch accepted")
+	}
+}
+
+func TestRuntimeCA(t *testing.T) {
+	m, env := RuntimeCA("/home/u/.ai-sandbox/cache/ca-bundle.pem")
+	if diff := cmp.Diff([]docker.Mount{{Source: "/home/u/.ai-sandbox/cache/ca-bundle.pem", Target: RuntimeCABundle, ReadOnly: true}}, m); diff != "" {
+		t.Error(diff)
+	}
+	for _, k := range []string{"NODE_EXTRA_CA_CERTS", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "GIT_SSL_CAINFO"} {
+		if env[k] != RuntimeCABundle {
+			t.Errorf("%s = %q", k, env[k])
+		}
+	}
+	if m, env := RuntimeCA(""); m != nil || env != nil {
+		t.Error("no bundle must give nothing")
+	}
+}
+
+func TestWriteCABundle(t *testing.T) {
+	dir := t.TempDir()
+	ca := filepath.Join(dir, "corp.pem")
+	os.WriteFile(ca, []byte(testCert), 0o644)
+	dst := filepath.Join(dir, "cache", "ca-bundle.pem")
+	if err := WriteCABundle(dst, []string{ca}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(dst)
+	if err != nil || !strings.HasSuffix(string(b), testCert) {
+		t.Fatalf("bundle does not end with the extra CA: %v", err)
+	}
+	if st, _ := os.Stat(dst); st.Mode().Perm() != 0o644 {
+		t.Errorf("mode %v", st.Mode())
+	}
+	if err := WriteCABundle(dst, []string{filepath.Join(dir, "missing")}); err == nil {
+		t.Error("missing CA accepted")
+	}
+}
