@@ -4,11 +4,6 @@ import "github.com/spf13/cobra"
 
 // Commands that later issues fill in. Each says so and exits 1.
 
-func NewCmdSetup(deps *Deps) *cobra.Command {
-	return &cobra.Command{Use: "setup", Short: "Set up ai-sandbox: workspaces, image, API keys, shell aliases",
-		Args: cobra.NoArgs, RunE: notImplemented("setup")}
-}
-
 func NewCmdGit(deps *Deps) *cobra.Command {
 	return &cobra.Command{Use: "git", Short: "Manage git access per workspace (off, fetch-only, full)",
 		RunE: notImplemented("git")}
