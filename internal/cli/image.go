@@ -86,7 +86,8 @@ SSL_CERT_FILE, REQUESTS_CA_BUNDLE and GIT_SSL_CAINFO set.
 
 --build-arg NAME=VALUE overrides a pinned version (OPENCODE_VERSION=…) or
 gives the SHA-256 of a release download that has none pinned
-(GOOSE_SHA256_AMD64=…). Build arguments are not recorded.`,
+(GOOSE_SHA256_AMD64=…). Build arguments are recorded with the other choices,
+so a bare 'ai-sandbox image build' passes them again; give NAME= to drop one.`,
 		Example: `  ai-sandbox image build --tools opencode,claude
   ai-sandbox image build --preset full --addons rtk --build-arg RTK_SHA256_AMD64=<sha256>
   ai-sandbox image build --base-image debian:bookworm-slim --ca-cert ~/corp-root.pem
@@ -102,7 +103,7 @@ gives the SHA-256 of a release download that has none pinned
 	f.StringVar(&o.preset, "preset", "", "base or full")
 	f.StringVar(&o.baseImage, "base-image", "", "image to build FROM (default "+imagebuild.DefaultBaseImage+"; 'default' resets)")
 	f.StringArrayVar(&o.caCerts, "ca-cert", nil, "extra CA certificate (PEM) to trust; repeatable")
-	f.StringArrayVar(&o.buildArgs, "build-arg", nil, "NAME=VALUE passed to docker build; repeatable, not recorded")
+	f.StringArrayVar(&o.buildArgs, "build-arg", nil, "NAME=VALUE passed to docker build; repeatable, recorded (NAME= drops it)")
 	f.StringVar(&o.tag, "tag", "", "image name to build (default: the image run uses, ai-sandbox:latest)")
 	f.BoolVar(&o.noCache, "no-cache", false, "rebuild every layer")
 	f.BoolVar(&o.print, "print", false, "print the generated Dockerfile and exit, building and recording nothing")
@@ -311,9 +312,25 @@ func runImageBuild(ctx context.Context, deps *Deps, cmd *cobra.Command, o *image
 	if err != nil {
 		return err
 	}
-	args, err := parseBuildArgs(o.buildArgs)
+	given, err := parseBuildArgs(o.buildArgs)
 	if err != nil {
 		return err
+	}
+	// The recorded arguments, updated by the ones given now.
+	args := map[string]string{}
+	for k, v := range cfg.Image.BuildArgs {
+		args[k] = v
+	}
+	for k, v := range given {
+		if v == "" {
+			delete(args, k)
+		} else {
+			args[k] = v
+		}
+	}
+	recorded := map[string]string{}
+	for k, v := range args {
+		recorded[k] = v
 	}
 	preset, err := imagebuild.LoadPreset(c.preset)
 	if err != nil {
@@ -377,6 +394,10 @@ func runImageBuild(ctx context.Context, deps *Deps, cmd *cobra.Command, o *image
 		cf.Image.Addons = c.addons
 		cf.Image.BaseImage = c.baseImage
 		cf.Image.CACerts = c.caCerts
+		cf.Image.BuildArgs = recorded
+		if len(recorded) == 0 {
+			cf.Image.BuildArgs = nil
+		}
 		cf.Tools.Installed = append([]string{}, names...)
 		return nil
 	})
@@ -384,9 +405,6 @@ func runImageBuild(ctx context.Context, deps *Deps, cmd *cobra.Command, o *image
 		return fmt.Errorf("built %s, but could not record the choices: %w", tag, err)
 	}
 	s.Infof("built %s; recorded preset, agents and add-ons in %s", tag, p.ConfigFile())
-	if len(o.buildArgs) > 0 {
-		s.Hintf("build arguments are not recorded: pass them again when you rebuild")
-	}
 	return nil
 }
 

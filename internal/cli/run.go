@@ -19,9 +19,11 @@ import (
 	"github.com/ai-sandbox/ai-sandbox/internal/config"
 	"github.com/ai-sandbox/ai-sandbox/internal/docker"
 	"github.com/ai-sandbox/ai-sandbox/internal/envfile"
+	"github.com/ai-sandbox/ai-sandbox/internal/imagebuild"
 	"github.com/ai-sandbox/ai-sandbox/internal/proc"
 	"github.com/ai-sandbox/ai-sandbox/internal/project"
 	"github.com/ai-sandbox/ai-sandbox/internal/sandbox"
+	"github.com/ai-sandbox/ai-sandbox/internal/skills"
 	"github.com/ai-sandbox/ai-sandbox/internal/tools"
 	"github.com/ai-sandbox/ai-sandbox/internal/ui"
 	"github.com/ai-sandbox/ai-sandbox/internal/workspace"
@@ -236,6 +238,9 @@ func runRun(ctx context.Context, deps *Deps, o *runOptions) error {
 	}
 	if err := prepareHost(deps, p, cfg, agent, &facts, !o.print); err != nil {
 		return err
+	}
+	if agent != nil && !o.print {
+		offerSkills(s, facts.Home, agent.Name, o.quiet)
 	}
 	plan := sandbox.NewPlan(facts)
 
@@ -512,8 +517,19 @@ func prepareHost(deps *Deps, p config.Paths, cfg *config.Config, agent *tools.To
 			return fmt.Errorf("config.json tools.hostConfig.%s: %q is not off, ro or rw", agent.Name, mode)
 		}
 	}
+	var bundle string
+	if len(cfg.Image.CACerts) > 0 {
+		// The extra CA certificates of image.caCerts, trusted at run time too.
+		bundle = filepath.Join(p.Cache(), "ca-bundle.pem")
+		f.ImageMounts, f.ImageEnv = imagebuild.RuntimeCA(bundle)
+	}
 	if !create {
 		return nil
+	}
+	if bundle != "" && caBundleStale(bundle, cfg.Image.CACerts) {
+		if err := imagebuild.WriteCABundle(bundle, cfg.Image.CACerts); err != nil {
+			return err
+		}
 	}
 	if err := os.MkdirAll(f.Home, 0o700); err != nil {
 		return fmt.Errorf("create the sandbox home: %w", err)
@@ -551,6 +567,40 @@ func prepareHost(deps *Deps, p config.Paths, cfg *config.Config, agent *tools.To
 		}
 	}
 	return nil
+}
+
+// caBundleStale reports whether the run-time CA bundle must be written
+// again: missing, or older than one of the certificates it holds.
+func caBundleStale(bundle string, certs []string) bool {
+	st, err := os.Stat(bundle)
+	if err != nil {
+		return true
+	}
+	for _, c := range certs {
+		if cs, err := os.Stat(c); err != nil || cs.ModTime().After(st.ModTime()) {
+			return true
+		}
+	}
+	return false
+}
+
+// offerSkills copies the bundled skills into an agent's sandbox home on
+// its first run (never over one that is there) and mentions a newer
+// bundled version of one already installed.
+func offerSkills(s ui.Streams, home, tool string, quiet bool) {
+	installed, err := skills.Install(home, tool)
+	if err != nil {
+		s.Warnf("bundled skills: %v", err)
+		return
+	}
+	if len(installed) > 0 && !quiet {
+		s.Infof("installed the bundled skills %s for %s", strings.Join(installed, ", "), tool)
+	}
+	old, err := skills.Outdated(home, tool)
+	if err == nil && len(old) > 0 && !quiet {
+		dir := filepath.Join(home, filepath.FromSlash(skills.Dir(tool)))
+		s.Hintf("newer bundled skills are available for %s (%s): remove them from %s and run again to get them", tool, strings.Join(old, ", "), dir)
+	}
 }
 
 func writeIfChanged(path, content string) error {

@@ -70,6 +70,8 @@ type Image struct {
 	Addons    []string `json:"addons,omitempty"`
 	BaseImage string   `json:"baseImage,omitempty"`
 	CACerts   []string `json:"caCerts,omitempty"`
+	// BuildArgs are --build-arg values (pinned versions, checksums).
+	BuildArgs map[string]string `json:"buildArgs,omitempty"`
 }
 
 // Default is the configuration used when no file exists.
