@@ -420,7 +420,7 @@ func (s *setup) validate() error {
 		if !ok {
 			return usagef("--copy-login: unknown agent %q", name)
 		}
-		if len(loginFiles(t.Name)) == 0 {
+		if len(t.LoginFiles) == 0 {
 			return usagef("--copy-login: %s keeps no login file that can be copied", t.Name)
 		}
 		s.copyLogin[t.Name] = true
@@ -1100,25 +1100,18 @@ func (s *setup) writeEnv() error {
 
 // loginFiles are the files, relative to the home, in which an agent keeps
 // its login (reference/agents.md, "Credential files").
-func loginFiles(tool string) []string {
-	return map[string][]string{
-		"claude":       {".claude/.credentials.json", ".claude.json"},
-		"codex":        {".codex/auth.json"},
-		"opencode":     {".local/share/opencode/auth.json"},
-		"gemini":       {".gemini/oauth_creds.json"},
-		"qwen":         {".qwen/oauth_creds.json"},
-		"kilo":         {".local/share/kilo/auth.json"},
-		"amp":          {".local/share/amp/secrets.json"},
-		"cursor-agent": {".config/cursor/auth.json"},
-		"aider":        {".aider/oauth-keys.env"},
-	}[tool]
+func (s *setup) loginFiles(tool string) []string {
+	if t, ok := s.deps.Tools.Lookup(tool); ok {
+		return t.LoginFiles
+	}
+	return nil
 }
 
 // loginsToCopy lists the login files of tool that exist on the host and
 // not yet in its sandbox home.
 func (s *setup) loginsToCopy(tool string) []string {
 	var out []string
-	for _, rel := range loginFiles(tool) {
+	for _, rel := range s.loginFiles(tool) {
 		src := filepath.Join(s.deps.Home, rel)
 		if st, err := os.Stat(src); err != nil || !st.Mode().IsRegular() {
 			continue

@@ -92,6 +92,9 @@ type Tool struct {
 	// HostConfig are the agent's config and state folders under the
 	// host's home (relative to it), for opt-in sharing.
 	HostConfig []string
+	// LoginFiles are the agent's login files under the host's home
+	// (relative to it), which setup may copy once into the sandbox home.
+	LoginFiles []string
 	// EnvKeys are the env-file keys the agent may use. Only these (plus
 	// what the user lists for the tool) reach its container.
 	EnvKeys []string
@@ -170,6 +173,7 @@ func all() []Tool {
 			Install: native(npm("opencode-ai", "1.18.33", "OPENCODE_VERSION", map[string]string{"OPENCODE_DISABLE_AUTOUPDATE": "1"}),
 				Native{Package: "opencode-linux-{arch}", Baseline: "opencode-linux-x64-baseline", Path: "bin/opencode"}),
 			HostConfig: []string{".config/opencode", ".local/share/opencode", ".local/state/opencode"},
+			LoginFiles: []string{".local/share/opencode/auth.json"},
 			EnvKeys: []string{"ANTHROPIC_API_KEY", "OPENAI_API_KEY", "GOOGLE_GENERATIVE_AI_API_KEY", "GEMINI_API_KEY",
 				"OPENROUTER_API_KEY", "OPENCODE_API_KEY", "GROQ_API_KEY", "DEEPSEEK_API_KEY", "XAI_API_KEY",
 				"AWS_BEARER_TOKEN_BEDROCK", "OPENCODE_SERVER_PASSWORD", "OPENCODE_SERVER_USERNAME"},
@@ -184,6 +188,7 @@ func all() []Tool {
 			Install: native(npm("@anthropic-ai/claude-code", "2.1.332", "CLAUDE_CODE_VERSION", map[string]string{"DISABLE_AUTOUPDATER": "1"}),
 				Native{Package: "@anthropic-ai/claude-code-linux-{arch}", Path: "claude"}),
 			HostConfig: []string{".claude", ".claude.json"},
+			LoginFiles: []string{".claude/.credentials.json", ".claude.json"},
 			EnvKeys: []string{"ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_OAUTH_TOKEN", "ANTHROPIC_BASE_URL",
 				"ANTHROPIC_MODEL", "CLAUDE_CODE_USE_BEDROCK", "CLAUDE_CODE_USE_VERTEX"},
 			SkillsDir: ".claude/skills",
@@ -194,6 +199,7 @@ func all() []Tool {
 			// optional prebuilt packages it works without.
 			Install:    npm("@google/gemini-cli", "0.61.0", "GEMINI_CLI_VERSION", nil),
 			HostConfig: []string{".gemini"}, // not ~/.config/gemini as the original mounted
+			LoginFiles: []string{".gemini/oauth_creds.json"},
 			EnvKeys:    []string{"GEMINI_API_KEY", "GOOGLE_API_KEY", "GOOGLE_CLOUD_PROJECT", "GOOGLE_GENAI_USE_VERTEXAI"},
 			SkillsDir:  ".gemini/skills",
 		},
@@ -203,6 +209,7 @@ func all() []Tool {
 			// optional dependency selected by os/cpu.
 			Install:    npm("@openai/codex", "0.171.0", "CODEX_VERSION", nil),
 			HostConfig: []string{".codex"}, // not ~/.config/codex as the original mounted
+			LoginFiles: []string{".codex/auth.json"},
 			EnvKeys:    []string{"OPENAI_API_KEY", "CODEX_API_KEY", "CODEX_ACCESS_TOKEN", "OPENAI_BASE_URL"},
 			Ports:      []int{1455}, // ChatGPT login callback
 			// Turns off only codex's own (bubblewrap/landlock) sandbox, which
@@ -215,6 +222,7 @@ func all() []Tool {
 			Install: Install{Method: Pipx, Package: "aider-chat", Version: "0.86.2", VersionArg: "AIDER_VERSION",
 				Env: map[string]string{"AIDER_CHECK_UPDATE": "false"}},
 			HostConfig: []string{".aider", ".aider.conf.yml", ".aider.model.settings.yml", ".aider.model.metadata.json"},
+			LoginFiles: []string{".aider/oauth-keys.env"},
 			EnvKeys: []string{"OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY", "OPENROUTER_API_KEY",
 				"DEEPSEEK_API_KEY", "OPENAI_API_BASE"},
 			Ports: []int{8501}, // --gui (Streamlit)
@@ -226,12 +234,14 @@ func all() []Tool {
 			Install: native(npm("@ampcode/cli", "0.0.1790142911-g7618fb", "AMP_VERSION", nil),
 				Native{Package: "@ampcode/cli-linux-{arch}", Path: "amp"}),
 			HostConfig: []string{".config/amp", ".local/share/amp"},
+			LoginFiles: []string{".local/share/amp/secrets.json"},
 			EnvKeys:    []string{"AMP_API_KEY", "AMP_URL"},
 		},
 		{
 			Name: "qwen", Description: "Qwen Code (Alibaba)", Binary: "qwen",
 			Install:    npm("@qwen-code/qwen-code", "0.24.4", "QWEN_CODE_VERSION", nil),
 			HostConfig: []string{".qwen"}, // not ~/.config/qwen as the original mounted
+			LoginFiles: []string{".qwen/oauth_creds.json"},
 			EnvKeys:    []string{"OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_MODEL", "DASHSCOPE_API_KEY"},
 			Note:       "needs Node 22 (engines); Debian 12's nodejs is 18",
 		},
@@ -241,6 +251,7 @@ func all() []Tool {
 			Install: native(npm("@kilocode/cli", "7.7.9", "KILO_VERSION", map[string]string{"KILO_DISABLE_AUTOUPDATE": "1"}),
 				Native{Package: "@kilocode/cli-linux-{arch}", Baseline: "@kilocode/cli-linux-x64-baseline", Path: "bin/kilo"}),
 			HostConfig: []string{".config/kilo", ".local/share/kilo", ".local/state/kilo"},
+			LoginFiles: []string{".local/share/kilo/auth.json"},
 			EnvKeys: []string{"KILO_API_KEY", "ANTHROPIC_API_KEY", "OPENAI_API_KEY", "OPENROUTER_API_KEY",
 				"KILO_SERVER_PASSWORD", "KILO_SERVER_USERNAME"},
 			Ports:     []int{4096},
@@ -321,6 +332,7 @@ func all() []Tool {
 			Install: Install{Method: Binary, Package: "https://downloads.cursor.com/lab/${CURSOR_AGENT_VERSION}/linux/{node}/agent-cli-package.tar.gz",
 				Version: "2026.11.20", VersionArg: "CURSOR_AGENT_VERSION", Member: "dist-package/cursor-agent"},
 			HostConfig: []string{".cursor", ".config/cursor"},
+			LoginFiles: []string{".config/cursor/auth.json"},
 			EnvKeys:    []string{"CURSOR_API_KEY"},
 			Note:       "not on npm; no SHA-256 pinned yet; version and archive layout unchecked",
 		},
