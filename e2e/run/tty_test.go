@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -29,10 +30,15 @@ type ttySession struct {
 
 func startTTY(t *testing.T, e *harness.Env, rows, cols uint16, args ...string) *ttySession {
 	t.Helper()
+	return startTTYIn(t, e, e.Project, nil, rows, cols, args...)
+}
+
+func startTTYIn(t *testing.T, e *harness.Env, dir string, env []string, rows, cols uint16, args ...string) *ttySession {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
-	cmd := e.Command(ctx, e.Project, args...)
-	cmd.Env = append(cmd.Env, "TERM=xterm")
+	cmd := e.Command(ctx, dir, args...)
+	cmd.Env = append(append(cmd.Env, "TERM=xterm"), env...)
 	// A terminal's session leader, not just a process group.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Credential: cmd.SysProcAttr.Credential}
 	cmd.Cancel = func() error { return cmd.Process.Kill() }
@@ -133,5 +139,37 @@ func TestTTYSizeFollows(t *testing.T) {
 	s.expect("done", 10*time.Second)
 	if code := s.wait(); code != 0 {
 		t.Errorf("exit %d", code)
+	}
+}
+
+// TestQuickStart follows the README's quick start as written (the image
+// comes from AI_SANDBOX_IMAGE; building it is e2e/image's job): whitelist
+// a project, cd into it, 'ai-sandbox run' gives a shell in the sandbox,
+// and 'echo hi | ai-sandbox run cat' prints hi.
+func TestQuickStart(t *testing.T) {
+	t.Parallel()
+	e := harness.NewEnv(t)
+	app := filepath.Join(e.Home, "projects", "my-app")
+	if err := os.MkdirAll(app, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{filepath.Join(e.Home, "projects"), app} {
+		if err := os.Chown(d, int(e.S.Credential.Uid), int(e.S.Credential.Gid)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	image := []string{"AI_SANDBOX_IMAGE=" + e.S.Image, "AI_SANDBOX_IDLE_TIMEOUT=0"}
+	if r := e.RunIn(e.Home, harness.RunOpts{Env: image}, "workspace", "add", "projects/my-app"); r.Code != 0 {
+		t.Fatalf("%s", r)
+	}
+	s := startTTYIn(t, e, app, image, 24, 80, "run")
+	s.send("echo \"in:$(id -un):$(pwd):$HOME\"; exit\r")
+	s.expect("in:agent:"+app+":/home/agent", time.Minute)
+	if code := s.wait(); code != 0 {
+		t.Errorf("the shell exited %d", code)
+	}
+	r := e.RunIn(app, harness.RunOpts{Env: image, Stdin: strings.NewReader("hi\n")}, "run", "cat")
+	if r.Code != 0 || r.Stdout != "hi\n" {
+		t.Errorf("echo hi | ai-sandbox run cat:\n%s", r)
 	}
 }
