@@ -207,11 +207,11 @@ func runRun(ctx context.Context, deps *Deps, o *runOptions) error {
 	wanted = append(wanted, o.envNames...)
 	secretNames, secretEnv := selectSecrets(wanted, env, deps.Getenv)
 
-	ports, err := parsePorts(append(o.expose, splitList(deps.Getenv("AI_SANDBOX_EXPOSE"))...))
+	ports, err := parsePorts(append(o.expose, splitComma(deps.Getenv("AI_SANDBOX_EXPOSE"))...))
 	if err != nil {
 		return &ui.UsageError{Err: err}
 	}
-	networks := dedupe(append(o.networks, splitList(deps.Getenv("AI_SANDBOX_NETWORK"))...))
+	networks := dedupe(append(o.networks, splitComma(deps.Getenv("AI_SANDBOX_NETWORK"))...))
 	if len(networks) == 0 {
 		networks = savedNetworks(cfg, cwd, projectDir, ws)
 	}
@@ -347,7 +347,7 @@ func parsePorts(list []string) ([]int, error) {
 	var out []int
 	seen := map[int]bool{}
 	for _, item := range list {
-		for _, f := range splitList(item) {
+		for _, f := range splitComma(item) {
 			n, err := strconv.Atoi(f)
 			if err != nil || n < 1 || n > 65535 {
 				return nil, fmt.Errorf("--expose %q: a port is a number from 1 to 65535", f)
@@ -410,16 +410,6 @@ func savedNetworks(cfg *config.Config, dirs ...string) []string {
 		}
 	}
 	return cfg.Networks.Global
-}
-
-func splitList(s string) []string {
-	var out []string
-	for _, f := range strings.Split(s, ",") {
-		if f = strings.TrimSpace(f); f != "" {
-			out = append(out, f)
-		}
-	}
-	return out
 }
 
 func dedupe(list []string) []string {

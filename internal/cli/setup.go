@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -391,7 +392,7 @@ func (s *setup) validate() error {
 			return usagef("--addons: unknown add-on %q (known: %s)", a, strings.Join(imagebuild.AddonNames(), ", "))
 		}
 	}
-	if o.preset != "" && !containsStr(imagebuild.PresetNames(), o.preset) {
+	if o.preset != "" && !slices.Contains(imagebuild.PresetNames(), o.preset) {
 		return usagef("--preset: unknown preset %q (known: %s)", o.preset, strings.Join(imagebuild.PresetNames(), ", "))
 	}
 	s.hostConfig = map[string]string{}
@@ -461,14 +462,14 @@ func (s *setup) toolList(in []string, flag string) ([]string, error) {
 		if !ok {
 			return nil, usagef("%s: unknown agent %q (known: %s)", flag, n, strings.Join(s.deps.Tools.Names(), ", "))
 		}
-		if !containsStr(out, t.Name) {
+		if !slices.Contains(out, t.Name) {
 			out = append(out, t.Name)
 		}
 	}
 	// In the table's order, whatever the order given.
 	var sorted []string
 	for _, n := range s.deps.Tools.Names() {
-		if containsStr(out, n) {
+		if slices.Contains(out, n) {
 			sorted = append(sorted, n)
 		}
 	}
@@ -664,7 +665,7 @@ func (s *setup) stepWorkspaces() error {
 			if !existed {
 				st.Infof("whitelisted %s", canon)
 			}
-			if !containsStr(added, canon) {
+			if !slices.Contains(added, canon) {
 				added = append(added, canon)
 			}
 		}
@@ -704,7 +705,7 @@ func (s *setup) stepWorkspaces() error {
 				return err
 			}
 			var refused []string
-			for _, w := range splitList(answer) {
+			for _, w := range splitComma(answer) {
 				canon, _, err := AddWorkspace(s.deps, w)
 				if err != nil {
 					st.Warnf("%v", err)
@@ -712,7 +713,7 @@ func (s *setup) stepWorkspaces() error {
 					continue
 				}
 				st.Infof("whitelisted %s", canon)
-				if !containsStr(added, canon) {
+				if !slices.Contains(added, canon) {
 					added = append(added, canon)
 				}
 			}
@@ -736,7 +737,7 @@ func (s *setup) stepWorkspaces() error {
 func kept(old, keep []string) []string {
 	var out []string
 	for _, w := range old {
-		if containsStr(keep, w) {
+		if slices.Contains(keep, w) {
 			out = append(out, w)
 		}
 	}
@@ -746,12 +747,12 @@ func kept(old, keep []string) []string {
 func describeWorkspaces(existing, added []string, none string) string {
 	var parts []string
 	for _, w := range existing {
-		if !containsStr(added, w) {
+		if !slices.Contains(added, w) {
 			parts = append(parts, w)
 		}
 	}
 	for _, w := range added {
-		if containsStr(existing, w) {
+		if slices.Contains(existing, w) {
 			parts = append(parts, w)
 		} else {
 			parts = append(parts, w+" (added)")
@@ -770,7 +771,7 @@ func (s *setup) keepOnlyWorkspaces(keep []string) error {
 		changed := false
 		kept := []string{}
 		for _, w := range c.Workspaces {
-			if containsStr(keep, w) {
+			if slices.Contains(keep, w) {
 				kept = append(kept, w)
 			} else {
 				changed = true
@@ -781,7 +782,7 @@ func (s *setup) keepOnlyWorkspaces(keep []string) error {
 			return err
 		}
 		for _, w := range legacy {
-			if !containsStr(keep, w) {
+			if !slices.Contains(keep, w) {
 				if _, err := config.RemoveLegacyWorkspace(s.paths, w); err != nil {
 					return err
 				}
@@ -895,7 +896,7 @@ func (s *setup) stepImage(ctx context.Context) error {
 				tags = []string{"base", "full"}
 			}
 			def := tags[0]
-			if containsStr(tags, defaultTag) {
+			if slices.Contains(tags, defaultTag) {
 				def = defaultTag
 			}
 			if s.tag, err = s.ask.Select("Image tag to pull:", tags, def, nil); err != nil {
@@ -1008,7 +1009,7 @@ func (s *setup) toolKeys(name string) []string {
 	t, _ := s.deps.Tools.Lookup(name)
 	keys := append([]string{}, t.EnvKeys...)
 	for _, k := range s.cfg.Tools.Env[name] {
-		if !containsStr(keys, k) {
+		if !slices.Contains(keys, k) {
 			keys = append(keys, k)
 		}
 	}
@@ -1378,20 +1379,11 @@ func (s *setup) stepShells() error {
 func parseShells(in []string) []shellrc.Shell {
 	var out []shellrc.Shell
 	for _, n := range in {
-		if sh, ok := shellrc.Parse(n); ok && !containsShell(out, sh) {
+		if sh, ok := shellrc.Parse(n); ok && !slices.Contains(out, sh) {
 			out = append(out, sh)
 		}
 	}
 	return out
-}
-
-func containsShell(l []shellrc.Shell, sh shellrc.Shell) bool {
-	for _, x := range l {
-		if x == sh {
-			return true
-		}
-	}
-	return false
 }
 
 // aliases are one per agent (its name, and its binary when that differs),
@@ -1590,11 +1582,11 @@ func (s *setup) printSummary() {
 	}
 	// The hint for the user's own shell first, then the others.
 	var written []shellrc.Shell
-	if own, ok := shellrc.Parse(s.deps.Getenv("SHELL")); ok && containsShell(s.rcChanged, own) {
+	if own, ok := shellrc.Parse(s.deps.Getenv("SHELL")); ok && slices.Contains(s.rcChanged, own) {
 		written = append(written, own)
 	}
 	for _, sh := range s.rcChanged {
-		if !containsShell(written, sh) {
+		if !slices.Contains(written, sh) {
 			written = append(written, sh)
 		}
 	}
@@ -1628,7 +1620,7 @@ func (a surveyAsker) opts() []survey.AskOpt {
 
 func (a surveyAsker) Select(msg string, options []string, def string, desc func(string, int) string) (string, error) {
 	q := &survey.Select{Message: msg, Options: options, Description: desc, PageSize: 20}
-	if containsStr(options, def) {
+	if slices.Contains(options, def) {
 		q.Default = def
 	}
 	var ans string
@@ -1640,7 +1632,7 @@ func (a surveyAsker) MultiSelect(msg string, options []string, def []string, des
 	q := &survey.MultiSelect{Message: msg, Options: options, Description: desc, PageSize: 20}
 	var d []string
 	for _, v := range def {
-		if containsStr(options, v) {
+		if slices.Contains(options, v) {
 			d = append(d, v)
 		}
 	}

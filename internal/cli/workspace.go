@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
 
 	"github.com/spf13/cobra"
 
@@ -121,7 +122,7 @@ func newCmdWorkspaceRemove(deps *Deps) *cobra.Command {
 				err = config.Update(p, func(c *config.Config) error {
 					kept := c.Workspaces[:0:0]
 					for _, w := range c.Workspaces {
-						if containsStr(forms, w) {
+						if slices.Contains(forms, w) {
 							removed = true
 							continue
 						}
@@ -194,13 +195,4 @@ func newCmdWorkspaceList(deps *Deps) *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
-}
-
-func containsStr(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -52,7 +53,7 @@ func Load(p Paths) (*Config, error) {
 		return nil, err
 	}
 	for _, w := range legacy {
-		if !contains(c.Workspaces, w) {
+		if !slices.Contains(c.Workspaces, w) {
 			c.Workspaces = append(c.Workspaces, w)
 		}
 	}
@@ -258,7 +259,7 @@ func ReadLegacyWorkspaces(path string) ([]string, error) {
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		if !contains(out, line) {
+		if !slices.Contains(out, line) {
 			out = append(out, line)
 		}
 	}
@@ -368,15 +369,6 @@ func Update(p Paths, fn func(c *Config) error) error {
 
 // ErrNoChange tells Update that fn changed nothing.
 var ErrNoChange = errors.New("no change")
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
 
 // RemoveLegacyWorkspace drops path from the legacy workspaces file, if it
 // is there, so that it does not come back through the merge. Call it
