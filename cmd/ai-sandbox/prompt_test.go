@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/creack/pty"
+	"github.com/ai-sandbox/ai-sandbox/internal/ptyterm"
 )
 
 // buildBinary builds ai-sandbox once per test binary run.
@@ -50,14 +48,10 @@ type buildError struct {
 
 func (e *buildError) Error() string { return e.err.Error() + ": " + e.out }
 
-// terminal runs the binary on a pseudo-terminal and collects its output.
+// terminal is the binary on a pseudo-terminal.
 type terminal struct {
-	t    *testing.T
-	cmd  *exec.Cmd
-	pty  *os.File
-	mu   sync.Mutex
-	out  bytes.Buffer
-	done chan struct{}
+	t *testing.T
+	*ptyterm.Term
 }
 
 func startTerminal(t *testing.T, dir string, env []string, args ...string) *terminal {
@@ -65,68 +59,35 @@ func startTerminal(t *testing.T, dir string, env []string, args ...string) *term
 	cmd := exec.Command(binary(t), args...)
 	cmd.Dir = dir
 	cmd.Env = env
-	f, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 40, Cols: 120})
+	term, err := ptyterm.Start(cmd, 40, 120)
 	if err != nil {
 		t.Fatal(err)
 	}
-	term := &terminal{t: t, cmd: cmd, pty: f, done: make(chan struct{})}
-	go func() {
-		defer close(term.done)
-		buf := make([]byte, 4096)
-		for {
-			n, err := f.Read(buf)
-			term.mu.Lock()
-			term.out.Write(buf[:n])
-			term.mu.Unlock()
-			// Answer the cursor-position queries a terminal would answer.
-			for i := bytes.Count(buf[:n], []byte("\x1b[6n")); i > 0; i-- {
-				_, _ = f.Write([]byte("\x1b[1;1R"))
-			}
-			if err != nil {
-				return
-			}
-		}
-	}()
-	t.Cleanup(func() { f.Close(); _ = cmd.Process.Kill() })
-	return term
+	t.Cleanup(term.Close)
+	return &terminal{t: t, Term: term}
 }
 
 func (term *terminal) expect(re string) {
 	term.t.Helper()
-	rx := regexp.MustCompile(re)
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		term.mu.Lock()
-		ok := rx.Match(term.out.Bytes())
-		term.mu.Unlock()
-		if ok {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
+	if err := term.Expect(re, 10*time.Second); err != nil {
+		term.t.Fatal(err)
 	}
-	term.mu.Lock()
-	defer term.mu.Unlock()
-	term.t.Fatalf("timed out waiting for %q; the terminal shows:\n%s", re, term.out.String())
 }
 
 func (term *terminal) send(s string) {
 	term.t.Helper()
-	if _, err := io.WriteString(term.pty, s); err != nil {
+	if err := term.Send(s); err != nil {
 		term.t.Fatal(err)
 	}
 }
 
 func (term *terminal) wait() int {
 	term.t.Helper()
-	err := term.cmd.Wait()
-	<-term.done
-	if ee, ok := err.(*exec.ExitError); ok {
-		return ee.ExitCode()
-	}
+	code, err := term.Wait()
 	if err != nil {
 		term.t.Fatal(err)
 	}
-	return 0
+	return code
 }
 
 // promptEnv is a HOME with a fake docker first on PATH.
@@ -171,7 +132,7 @@ func TestRunAsksToWhitelist(t *testing.T) {
 	term.send("y\r")
 	term.expect(`session-ran`)
 	if code := term.wait(); code != 0 {
-		t.Fatalf("exit %d; terminal:\n%s", code, term.out.String())
+		t.Fatalf("exit %d; terminal:\n%s", code, term.Output())
 	}
 	if got := readWorkspaces(t, home); len(got) != 1 || got[0] != proj {
 		t.Errorf("workspaces = %q, want [%s]", got, proj)
@@ -191,10 +152,10 @@ func TestRunWhitelistDeclined(t *testing.T) {
 	term.send("\r")
 	term.expect(`not inside a whitelisted workspace`)
 	if code := term.wait(); code != 1 {
-		t.Fatalf("exit %d, want 1; terminal:\n%s", code, term.out.String())
+		t.Fatalf("exit %d, want 1; terminal:\n%s", code, term.Output())
 	}
-	if !strings.Contains(term.out.String(), "ai-sandbox workspace add") {
-		t.Errorf("no hint naming the command:\n%s", term.out.String())
+	if !strings.Contains(term.Output(), "ai-sandbox workspace add") {
+		t.Errorf("no hint naming the command:\n%s", term.Output())
 	}
 	if got := readWorkspaces(t, home); len(got) != 0 {
 		t.Errorf("workspaces = %q, want none", got)
@@ -213,7 +174,7 @@ func TestRunPromptRefusesHome(t *testing.T) {
 	if code := term.wait(); code != 1 {
 		t.Fatalf("exit %d, want 1", code)
 	}
-	if strings.Contains(term.out.String(), "[y/N]") {
-		t.Errorf("asked to whitelist the home:\n%s", term.out.String())
+	if strings.Contains(term.Output(), "[y/N]") {
+		t.Errorf("asked to whitelist the home:\n%s", term.Output())
 	}
 }

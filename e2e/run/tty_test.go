@@ -1,31 +1,23 @@
 package run_test
 
 import (
-	"bytes"
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
-	"github.com/creack/pty"
-
 	"github.com/ai-sandbox/ai-sandbox/e2e/harness"
+	"github.com/ai-sandbox/ai-sandbox/internal/ptyterm"
 )
 
 // ttySession is ai-sandbox started on a pseudo-terminal, as a user's
 // terminal would start it.
 type ttySession struct {
-	t    *testing.T
-	cmd  *exec.Cmd
-	pty  *os.File
-	mu   sync.Mutex
-	out  bytes.Buffer
-	done chan struct{}
+	t *testing.T
+	*ptyterm.Term
 }
 
 func startTTY(t *testing.T, e *harness.Env, rows, cols uint16, args ...string) *ttySession {
@@ -39,61 +31,36 @@ func startTTYIn(t *testing.T, e *harness.Env, dir string, env []string, rows, co
 	t.Cleanup(cancel)
 	cmd := e.Command(ctx, dir, args...)
 	cmd.Env = append(append(cmd.Env, "TERM=xterm"), env...)
-	// A terminal's session leader, not just a process group.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Credential: cmd.SysProcAttr.Credential}
 	cmd.Cancel = func() error { return cmd.Process.Kill() }
-	f, err := pty.StartWithAttrs(cmd, &pty.Winsize{Rows: rows, Cols: cols}, cmd.SysProcAttr)
+	term, err := ptyterm.Start(cmd, rows, cols)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &ttySession{t: t, cmd: cmd, pty: f, done: make(chan struct{})}
-	go func() {
-		defer close(s.done)
-		buf := make([]byte, 4096)
-		for {
-			n, err := f.Read(buf)
-			s.mu.Lock()
-			s.out.Write(buf[:n])
-			s.mu.Unlock()
-			if err != nil {
-				return
-			}
-		}
-	}()
-	t.Cleanup(func() { f.Close() })
-	return s
+	t.Cleanup(term.Close)
+	return &ttySession{t: t, Term: term}
 }
 
 func (s *ttySession) expect(want string, timeout time.Duration) {
 	s.t.Helper()
-	if !harness.WaitFor(timeout, func() bool {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		return strings.Contains(s.out.String(), want)
-	}) {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		s.t.Fatalf("no %q on the terminal within %s; it shows:\n%s", want, timeout, s.out.String())
+	if err := s.Expect(regexp.QuoteMeta(want), timeout); err != nil {
+		s.t.Fatal(err)
 	}
 }
 
 func (s *ttySession) send(text string) {
 	s.t.Helper()
-	if _, err := s.pty.Write([]byte(text)); err != nil {
+	if err := s.Send(text); err != nil {
 		s.t.Fatal(err)
 	}
 }
 
 func (s *ttySession) wait() int {
 	s.t.Helper()
-	err := s.cmd.Wait()
-	if ee, ok := err.(*exec.ExitError); ok {
-		return ee.ExitCode()
-	}
+	code, err := s.Wait()
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	return 0
+	return code
 }
 
 // TestTTYIsATerminal: on a terminal the session gets one (-t), with the
@@ -129,7 +96,7 @@ func TestTTYSizeFollows(t *testing.T) {
 	s := startTTY(t, e, 30, 100, sandboxRun(e, "sh", "-c", `stty size; echo ready; read x; stty size; echo done`)...)
 	s.expect("30 100", time.Minute)
 	s.expect("ready", 10*time.Second)
-	if err := pty.Setsize(s.pty, &pty.Winsize{Rows: 41, Cols: 123}); err != nil {
+	if err := s.Resize(41, 123); err != nil {
 		t.Fatal(err)
 	}
 	// docker learns the new size from SIGWINCH; give it a moment.
