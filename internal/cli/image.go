@@ -49,6 +49,15 @@ func localImage(deps *Deps, cfg *config.Config) (string, error) {
 	return r.Image, nil
 }
 
+// configuredImage is the image run uses, read from the configuration.
+func configuredImage(deps *Deps) (string, error) {
+	cfg, err := deps.LoadConfig()
+	if err != nil {
+		return "", err
+	}
+	return localImage(deps, cfg)
+}
+
 type imageBuildOptions struct {
 	tools, addons      []string
 	preset, baseImage  string
@@ -479,11 +488,7 @@ and when the registry cannot be reached the rolling tags are shown.`,
 
 func runImagePull(ctx context.Context, deps *Deps, repo, tag string) error {
 	s := deps.Streams
-	cfg, err := deps.LoadConfig()
-	if err != nil {
-		return err
-	}
-	local, err := localImage(deps, cfg)
+	local, err := configuredImage(deps)
 	if err != nil {
 		return err
 	}
@@ -600,11 +605,7 @@ func newCmdImageList(deps *Deps) *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			s := deps.Streams
-			cfg, err := deps.LoadConfig()
-			if err != nil {
-				return err
-			}
-			local, err := localImage(deps, cfg)
+			local, err := configuredImage(deps)
 			if err != nil {
 				return err
 			}

@@ -63,11 +63,7 @@ Add agents with 'ai-sandbox image build --tools a,b'.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			s := deps.Streams
-			cfg, err := deps.LoadConfig()
-			if err != nil {
-				return err
-			}
-			image, err := localImage(deps, cfg)
+			image, err := configuredImage(deps)
 			if err != nil {
 				return err
 			}
