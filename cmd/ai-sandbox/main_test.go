@@ -23,6 +23,7 @@ func run() int {
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
 		"ai-sandbox": func() { os.Exit(run()) },
+		"docker":     func() { os.Exit(fakeDocker()) },
 	})
 }
 

@@ -786,3 +786,14 @@ func copyFile(src, dst string, mode os.FileMode) error {
 	}
 	return os.WriteFile(dst, data, mode)
 }
+
+// ReadProjectFile returns a file of the project as the host sees it; a
+// missing file fails t.
+func (e *Env) ReadProjectFile(rel string) string {
+	e.T.Helper()
+	data, err := os.ReadFile(filepath.Join(e.Project, rel))
+	if err != nil {
+		e.T.Fatalf("read %s: %v", rel, err)
+	}
+	return string(data)
+}

@@ -30,6 +30,9 @@ type Manager struct {
 	Streams ui.Streams
 	// Debug prints every docker command line on stderr before it runs.
 	Debug bool
+	// StartTimeout bounds how long a launch waits for its container to
+	// come up (0 = defaultStartTimeout).
+	StartTimeout time.Duration
 }
 
 // State is what docker says about a sandbox container.
@@ -40,9 +43,16 @@ type State struct {
 	SpecHash string
 }
 
-// startTimeout bounds the wait for a container that another terminal is
-// starting at the same moment.
-const startTimeout = 30 * time.Second
+// defaultStartTimeout bounds the wait for a container that another
+// terminal is starting or stopping at the same moment.
+const defaultStartTimeout = 30 * time.Second
+
+func (m *Manager) startTimeout() time.Duration {
+	if m.StartTimeout > 0 {
+		return m.StartTimeout
+	}
+	return defaultStartTimeout
+}
 
 const inspectFormat = `{{.State.Status}}|{{.State.Running}}|{{index .Config.Labels "` + LabelSpecHash + `"}}`
 
@@ -56,14 +66,16 @@ func (m *Manager) output(ctx context.Context, args []string) (proc.Result, error
 		fmt.Fprintf(m.Streams.Err, "+ %s\n", docker.Quote(argv))
 	}
 	res, err := m.Runner.Output(ctx, argv)
-	if err != nil {
-		if errors.Is(err, syscall.ENOENT) || strings.Contains(err.Error(), "executable file not found") {
-			return res, ui.WithHint(fmt.Errorf("the docker CLI %q was not found", m.Docker),
-				"install Docker Engine or Docker Desktop, or set AI_SANDBOX_DOCKER to your docker-compatible CLI (e.g. podman)")
-		}
-		return res, err
+	return res, m.cliMissing(err)
+}
+
+// cliMissing adds a hint to the error of a docker CLI that is not there.
+func (m *Manager) cliMissing(err error) error {
+	if err != nil && (errors.Is(err, syscall.ENOENT) || strings.Contains(err.Error(), "executable file not found")) {
+		return ui.WithHint(fmt.Errorf("the docker CLI %q was not found", m.Docker),
+			"install Docker Engine or Docker Desktop, or set AI_SANDBOX_DOCKER to your docker-compatible CLI (e.g. podman)")
 	}
-	return res, nil
+	return err
 }
 
 // engineError turns docker's stderr into an error with a hint.
@@ -174,7 +186,7 @@ func (m *Manager) Ensure(ctx context.Context, p Plan) (Outcome, error) {
 // terminal may be starting or removing the same container at the same
 // moment: such a container is waited for, never removed under it.
 func (m *Manager) ensureFrom(ctx context.Context, p Plan, st State) (Outcome, error) {
-	deadline := time.Now().Add(startTimeout)
+	deadline := time.Now().Add(m.startTimeout())
 	for {
 		switch {
 		case st.Status == "paused":
@@ -232,7 +244,7 @@ func (m *Manager) ensureFrom(ctx context.Context, p Plan, st State) (Outcome, er
 // pause waits a moment, or fails once the deadline has passed.
 func (m *Manager) pause(ctx context.Context, deadline time.Time, name string) error {
 	if time.Now().After(deadline) {
-		return fmt.Errorf("the sandbox %s did not start within %s", name, startTimeout)
+		return fmt.Errorf("the sandbox %s did not start within %s", name, m.startTimeout())
 	}
 	select {
 	case <-ctx.Done():
@@ -286,140 +298,148 @@ func (m *Manager) create(ctx context.Context, p Plan) (conflict bool, err error)
 }
 
 // Launch runs the plan's session in its container, creating the
-// container when needed, and returns the session's exit code.
+// container when needed, and returns the session's exit code. A command is
+// never half-run and never run twice:
 //
-// When retrying is safe (stdin is a terminal, /dev/null or closed, so no
-// piped input can be lost), the session is tried first: a warm launch is
-// then a single docker call, and the Guard refuses a container of another
-// spec. Otherwise the container is inspected first.
+//   - With stdin that holds no data (/dev/null or closed) and no terminal,
+//     the session is tried first (a warm launch is one docker call). Its
+//     output passes through a gate that opens on the guard's start token;
+//     an exec that ends without the token ran nothing, so the container is
+//     brought up and the session tried again.
+//   - With a terminal or piped input, the launch first holds the container
+//     (a short exec the keeper honours: it will not stop for 10 seconds),
+//     bringing it up when needed, and then runs the session once.
 func (m *Manager) Launch(ctx context.Context, p Plan, tool string, stdio proc.Stdio, secretEnv []string, retrySafe bool) (int, error) {
-	if !retrySafe {
-		out, err := m.Ensure(ctx, p)
+	deadline := time.Now().Add(m.startTimeout())
+	if p.Exec.TTY || !retrySafe {
+		spec, err := m.hold(ctx, p, tool, deadline)
 		if err != nil {
 			return 0, err
 		}
-		if out == Mismatch {
-			return m.joinMismatched(ctx, p, tool, stdio, secretEnv)
+		if p.Exec.TTY {
+			// The terminal belongs to docker (raw mode, resizes): no gate.
+			return m.interactive(ctx, p, p.session(spec, true, false), stdio, secretEnv)
 		}
-		code, _, err := m.exec(ctx, p, p.Exec, stdio, secretEnv, false)
-		return code, err
+		res, err := m.gated(ctx, p, p.session(spec, true, true), stdio, secretEnv)
+		if err != nil || res.started {
+			return res.code, err
+		}
+		return 0, ui.WithHint(notStarted(p, res.said), "its input may have been read in part, so it was not tried again: run it again")
 	}
-	code, missing, err := m.exec(ctx, p, p.Exec, stdio, secretEnv, true)
-	if err != nil || (!missing && code != GuardExit) {
-		return code, err
-	}
-	var out Outcome
-	if missing {
-		conflict, err := m.create(ctx, p)
+	spec := p.SpecHash
+	for {
+		res, err := m.gated(ctx, p, p.session(spec, false, true), stdio, secretEnv)
+		if err != nil || res.started {
+			return res.code, err
+		}
+		if time.Now().After(deadline) {
+			return 0, ui.WithHint(notStarted(p, res.said), "see 'docker logs "+p.Name+"' or run with AI_RUN_DEBUG=1")
+		}
+		out, err := m.recover(ctx, p, res.code, deadline)
 		if err != nil {
 			return 0, err
 		}
-		out = Created
-		if conflict { // another launch is starting it: wait and look
-			if out, err = m.Ensure(ctx, p); err != nil {
-				return 0, err
-			}
-		}
-	} else {
-		st, err := m.Inspect(ctx, p.Name)
-		if err != nil {
-			return 0, err
-		}
-		if st.Running && st.SpecHash == p.SpecHash {
-			return code, nil // the command itself exited with that code
-		}
-		if out, err = m.ensureFrom(ctx, p, st); err != nil {
-			return 0, err
-		}
-	}
-	if out == Mismatch {
-		return m.joinMismatched(ctx, p, tool, stdio, secretEnv)
-	}
-	// A container that has only just started may refuse an exec for a
-	// moment; the command has not run then, so trying again is safe.
-	for try := 0; ; try++ {
-		code, missing, err = m.exec(ctx, p, p.Exec, stdio, secretEnv, true)
-		if err != nil || !missing {
-			return code, err
-		}
-		if try == 4 {
-			return 0, fmt.Errorf("the sandbox %s stopped right after it started; see 'docker logs %s' or run with AI_RUN_DEBUG=1", p.Name, p.Name)
-		}
-		if _, err := m.Ensure(ctx, p); err != nil {
-			return 0, err
+		if out == Mismatch && spec != "-" {
+			m.warnMismatch(p, tool)
+			spec = "-"
 		}
 	}
 }
 
-// joinMismatched attaches to a running container of another spec that
-// has sessions: it is not killed under them.
-func (m *Manager) joinMismatched(ctx context.Context, p Plan, tool string, stdio proc.Stdio, secretEnv []string) (int, error) {
+func notStarted(p Plan, said string) error {
+	if said == "" {
+		return fmt.Errorf("the session did not start in the sandbox %s", p.Name)
+	}
+	return fmt.Errorf("the session did not start in the sandbox %s: docker said: %s", p.Name, said)
+}
+
+// hold reserves the running container for a session, bringing it up when
+// needed. It returns the spec the session's guard must check: the plan's,
+// or "-" when the session joins a container of other settings that has
+// sessions attached.
+func (m *Manager) hold(ctx context.Context, p Plan, tool string, deadline time.Time) (string, error) {
+	spec := p.SpecHash
+	for {
+		res, err := m.output(ctx, docker.ExecArgs(p.hold(spec)))
+		if err != nil {
+			return "", err
+		}
+		if res.ExitCode == 0 {
+			return spec, nil
+		}
+		if time.Now().After(deadline) {
+			return "", ui.WithHint(notStarted(p, firstLine(strings.TrimSpace(string(res.Stderr)))), "see 'docker logs "+p.Name+"' or run with AI_RUN_DEBUG=1")
+		}
+		out, err := m.recover(ctx, p, res.ExitCode, deadline)
+		if err != nil {
+			return "", err
+		}
+		if out == Mismatch && spec != "-" {
+			m.warnMismatch(p, tool)
+			spec = "-"
+		}
+	}
+}
+
+// recover brings the container up after a session (or a hold) that did
+// not start, given the exit code it ended with.
+func (m *Manager) recover(ctx context.Context, p Plan, code int, deadline time.Time) (Outcome, error) {
+	switch code {
+	case GuardExit: // a container of another spec
+		return m.Ensure(ctx, p)
+	case StoppingExit: // its keeper is stopping it: let it go first
+		if err := m.pause(ctx, deadline, p.Name); err != nil {
+			return 0, err
+		}
+		return m.Ensure(ctx, p)
+	}
+	// Missing or not running (docker's code): a cold start is one docker
+	// run; a name in use means it exists, so look at it.
+	conflict, err := m.create(ctx, p)
+	if err != nil || !conflict {
+		return Created, err
+	}
+	if err := m.pause(ctx, deadline, p.Name); err != nil {
+		return 0, err
+	}
+	return m.Ensure(ctx, p)
+}
+
+func (m *Manager) warnMismatch(p Plan, tool string) {
 	m.Streams.Warnf("%s is running with other settings (image, mounts, limits, ports or networks) and has sessions attached; this session joins it as it is", p.Name)
 	m.Streams.Hintf("to apply the new settings, end its sessions or run 'ai-sandbox stop %s', then run again", tool)
-	unguarded := p.Exec
-	unguarded.Cmd = p.Cmd
-	code, _, err := m.exec(ctx, p, unguarded, stdio, secretEnv, false)
-	return code, err
 }
 
-// exec runs one docker exec attached to stdio. With sniff, docker's own
-// "no such container" / "not running" message is held back and reported
-// as missing instead of being shown.
-func (m *Manager) exec(ctx context.Context, p Plan, spec docker.ExecSpec, stdio proc.Stdio, secretEnv []string, sniff bool) (int, bool, error) {
+// sessionResult is how a gated session ended.
+type sessionResult struct {
+	code    int
+	started bool   // the guard's start token was seen
+	said    string // docker's last words when it did not start
+}
+
+// gated runs one docker exec whose output goes through a gate.
+func (m *Manager) gated(ctx context.Context, p Plan, spec docker.ExecSpec, stdio proc.Stdio, secretEnv []string) (sessionResult, error) {
+	g := newGate(stdio.Out, stdio.Err, p.SessionID, spec.TTY)
+	code, err := m.interactive(ctx, p, spec, proc.Stdio{In: stdio.In, Out: g.Stdout(), Err: g.Stderr()}, secretEnv)
+	return sessionResult{code: code, started: g.Started(), said: g.Held()}, err
+}
+
+// interactive runs one docker exec attached to stdio, forwarding the
+// signals ai-sandbox catches to the session's processes.
+func (m *Manager) interactive(ctx context.Context, p Plan, spec docker.ExecSpec, stdio proc.Stdio, secretEnv []string) (int, error) {
 	argv := m.argv(docker.ExecArgs(spec))
 	if m.Debug {
 		fmt.Fprintf(m.Streams.Err, "+ %s\n", docker.Quote(argv))
 	}
-	var sn *sniffer
-	if sniff {
-		sn = newSniffer(stdio.Err, missingPrefixes, func(line string) bool { return isMissing(line, p.Name) })
-		stdio.Err = sn
-	}
 	forward := func(sig os.Signal) bool { return m.forward(p, sig) }
 	code, err := m.Runner.Interactive(ctx, argv, stdio, secretEnv, forward)
-	missing := false
-	if sn != nil {
-		missing = sn.Finish() != ""
-	}
-	return code, missing, err
-}
-
-// missingPrefixes begin the messages docker and podman print when the
-// container to exec into does not exist or does not run.
-var missingPrefixes = []string{
-	"Error: No such container: ",
-	"Error response from daemon: No such container: ",
-	"Error response from daemon: Container ",
-	"Error: no container with name or ID ",
-	"Error: can only create exec sessions on running containers",
-	"Error: unable to upgrade to tcp",
-	"unable to upgrade to tcp",
-	"OCI runtime exec failed",
-}
-
-func isMissing(line, name string) bool {
-	switch {
-	case strings.HasSuffix(line, "No such container: "+name):
-		return true
-	case strings.HasPrefix(line, "Error response from daemon: Container ") && strings.HasSuffix(line, " is not running"):
-		return true
-	case strings.HasPrefix(line, "Error: no container with name or ID ") && strings.Contains(line, `"`+name+`"`):
-		return true
-	case strings.HasPrefix(line, "Error: can only create exec sessions on running containers"):
-		return true
-	// A container still starting: the exec did not begin.
-	case strings.Contains(line, "unable to upgrade to tcp, received 500"):
-		return true
-	case strings.HasPrefix(line, "OCI runtime exec failed") && strings.Contains(line, "setns process"):
-		return true
-	}
-	return false
+	return code, m.cliMissing(err)
 }
 
 // forward delivers a signal caught by ai-sandbox to the session's
 // processes inside the container (docker exec does not forward signals).
 func (m *Manager) forward(p Plan, sig os.Signal) bool {
-	id := p.Exec.Env["AI_SANDBOX_SESSION"]
+	id := p.SessionID
 	s, ok := sig.(syscall.Signal)
 	if id == "" || !ok {
 		return false

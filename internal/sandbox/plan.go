@@ -91,58 +91,22 @@ type Facts struct {
 type Plan struct {
 	Name     string
 	Run      docker.RunSpec
-	Exec     docker.ExecSpec // the session, behind the Guard
+	Exec     docker.ExecSpec // the session behind the Guard, as a launch runs it
 	Cmd      []string        // the session's own command
 	SpecHash string
 	// ExtraNetworks are joined after start (older engines accept one
 	// --network on docker run).
 	ExtraNetworks []string
+	// SessionID names the session's processes (signals are forwarded to
+	// them) and its start token.
+	SessionID  string
+	rows, cols int
 }
 
 // ContainerName is ai-<tool>-<projectid>.
 func ContainerName(tool, projectID string) string {
 	return "ai-" + tool + "-" + projectID
 }
-
-// Keeper is PID 1's child: it counts sessions (processes whose parent is
-// outside the container, i.e. docker exec'd ones; docker-init itself is
-// the one other such process) and exits, ending the container, once none
-// has been attached for the grace period in seconds ($1). A container
-// that no session has reached yet (the Guard leaves SeenMarker behind) is
-// given at least 10 seconds, so it is never stopped under the launch that
-// created it. POSIX sh only: it runs in any image.
-const Keeper = `g=${1:-300}; t=0; idle=0; seen=0
-while :; do
-  [ -e ` + SeenMarker + ` ] && seen=1
-  n=-1
-  for s in /proc/[0-9]*/status; do
-    while IFS= read -r l; do
-      case $l in "PPid:	0") n=$((n+1)); break;; PPid:*) break;; esac
-    done < "$s"
-  done 2>/dev/null
-  if [ "$n" -gt 0 ]; then seen=1; idle=0
-  elif [ "$seen" = 1 ] || [ "$t" -ge 10 ]; then
-    [ "$idle" -ge "$g" ] && exit 0
-    idle=$((idle+1))
-  fi
-  t=$((t+1)); sleep 1
-done`
-
-// Guard runs a session's command only in a container made from the same
-// spec ($0 is the plan's spec hash, compared with the container's
-// AI_SANDBOX_SPEC); otherwise it exits with GuardExit without running
-// anything. It lets a warm launch skip asking docker about the container.
-// It also leaves SeenMarker for the keeper and, on a terminal, sets the
-// terminal's size ($1 rows, $2 columns; 0 = leave it) before the command
-// starts: older engines create an exec's terminal at 0x0 and resize it
-// only after the command is running.
-const Guard = `[ "$AI_SANDBOX_SPEC" = "$0" ] || exit 213; : >` + SeenMarker + ` 2>/dev/null; [ "$1" = 0 ] || stty rows "$1" cols "$2" 2>/dev/null; shift 2; exec "$@"`
-
-// SeenMarker tells the keeper that a session has started, however short.
-const SeenMarker = "/run/ai-sandbox.seen"
-
-// GuardExit is the guard's exit code for "another spec".
-const GuardExit = 213
 
 // NewPlan decides the container and the session from facts. It is pure.
 func NewPlan(f Facts) Plan {
@@ -215,7 +179,7 @@ func NewPlan(f Facts) Plan {
 		Network:    network,
 		Ports:      published,
 		Workdir:    f.Project,
-		Entrypoint: []string{"/bin/sh", "-c", Keeper, "ai-sandbox-keeper"},
+		Entrypoint: []string{"/bin/sh", "-c", keeperEntry, "ai-sandbox-keeper", Keeper},
 		Cmd:        []string{strconv.Itoa(int(f.IdleTimeout / time.Second))},
 	}
 	hash := specHash(run, extra)
@@ -243,9 +207,33 @@ func NewPlan(f Facts) Plan {
 		Workdir:     f.Cwd,
 		Env:         execEnv,
 		PassEnv:     f.SecretNames,
-		Cmd:         append([]string{"/bin/sh", "-c", Guard, hash, strconv.Itoa(f.Rows), strconv.Itoa(f.Cols)}, f.Cmd...),
 	}
-	return Plan{Name: name, Run: run, Exec: exec, Cmd: f.Cmd, SpecHash: hash, ExtraNetworks: extra}
+	p := Plan{Name: name, Run: run, Cmd: f.Cmd, SpecHash: hash, ExtraNetworks: extra,
+		SessionID: f.SessionID, rows: f.Rows, cols: f.Cols}
+	p.Exec = exec
+	p.Exec = p.session(hash, f.TTY, !f.TTY)
+	return p
+}
+
+// session is the session's docker exec behind the Guard: spec is the spec
+// hash the guard checks ("-" = any), held says the launch holds the
+// container, token that the guard writes the start token.
+func (p Plan) session(spec string, held, token bool) docker.ExecSpec {
+	e := p.Exec
+	e.Cmd = append([]string{"/bin/sh", "-c", Guard, spec, p.SessionID, strconv.Itoa(p.rows), strconv.Itoa(p.cols), bit(held), bit(token)}, p.Cmd...)
+	return e
+}
+
+// hold is the short docker exec that holds the container for a session.
+func (p Plan) hold(spec string) docker.ExecSpec {
+	return docker.ExecSpec{Container: p.Name, Cmd: []string{"/bin/sh", "-c", Hold, spec}}
+}
+
+func bit(b bool) string {
+	if b {
+		return "1"
+	}
+	return "0"
 }
 
 // specHash fingerprints what makes two containers different: image,
