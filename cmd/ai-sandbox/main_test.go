@@ -12,6 +12,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/ai-sandbox/ai-sandbox/internal/cli"
+	"github.com/ai-sandbox/ai-sandbox/internal/project"
 	"github.com/ai-sandbox/ai-sandbox/internal/ui"
 )
 
@@ -42,8 +43,24 @@ func TestScripts(t *testing.T) {
 		RequireUniqueNames:  true,
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"exitcode": cmdExitCode,
+			"setkey":   cmdSetKey,
 		},
 	})
+}
+
+// cmdSetKey sets a variable to the project key of a folder, which names
+// its state folder (~/.ai-sandbox/projects/<key>) and its containers:
+//
+//	setkey KEY $WORK/home/app
+func cmdSetKey(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: setkey NAME DIR")
+	}
+	dir, err := filepath.EvalSymlinks(ts.MkAbs(args[1]))
+	if err != nil {
+		ts.Fatalf("setkey: %v", err)
+	}
+	ts.Setenv(args[0], project.Key(dir))
 }
 
 // cmdExitCode runs a command and checks its exit code exactly:

@@ -121,7 +121,7 @@ exit 0
 	p.keys("Enter") // off
 	p.waitFor(`\? Share your claude config \(~/.claude, ~/.claude.json\) with its sandbox\?`)
 	p.keys("Enter") // off
-	p.waitFor(`\? Copy your claude login \(~/.claude/.credentials.json, ~/.claude.json\) into its sandbox home once`)
+	p.waitFor(`\? Copy your claude login \(~/.claude/.credentials.json, ~/.claude.json\) for its sandboxes \(every project\)`)
 	p.typeText("y")
 	p.keys("Enter")
 	p.waitFor(`\? Share your opencode config .* with its sandbox\?`)
@@ -144,7 +144,7 @@ exit 0
 		`workspaces:\s+` + regexp.QuoteMeta(filepath.Join(home, "proj")) + ` \(added\), ` + regexp.QuoteMeta(filepath.Join(home, "proj2")) + ` \(added\)`,
 		`API keys:\s+~/.ai-sandbox/env \(set ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL\)`,
 		`config:\s+~/.ai-sandbox/config.json \(host config shared: opencode ro; set opencode=ro\)`,
-		`logins:\s+copied ~/.claude/.credentials.json to ~/.ai-sandbox/tools/claude/home/.claude/.credentials.json`,
+		`logins:\s+copied ~/.claude/.credentials.json to ~/.ai-sandbox/tools/claude/login/.claude/.credentials.json, shared by claude in every project`,
 		`aliases:\s+~/.zshrc: aider, claude, opencode, ai-run \(created\)`,
 		`aliases:\s+~/.bashrc: aider, claude, opencode, ai-run \(written\)`,
 		`aliases:\s+~/.config/fish/config.fish: aider, claude, opencode, ai-run \(created\)`,
@@ -185,12 +185,12 @@ exit 0
 	checkMode(t, filepath.Join(state, "env"), 0o600)
 
 	// The login copy.
-	copied := filepath.Join(state, "tools", "claude", "home", ".claude", ".credentials.json")
+	copied := filepath.Join(state, "tools", "claude", "login", ".claude", ".credentials.json")
 	if got := string(read(t, copied)); got != `{"claudeAiOauth":{"accessToken":"host"}}` {
 		t.Errorf("copied login = %q", got)
 	}
 	checkMode(t, copied, 0o600)
-	checkMode(t, filepath.Join(state, "tools", "claude", "home", ".claude.json"), 0o600)
+	checkMode(t, filepath.Join(state, "tools", "claude", "login", ".claude.json"), 0o600)
 
 	// The rc files: one block each, the user's lines kept, and each shell
 	// accepts the file, finds opencode, and runs ai-run through the quoted path.

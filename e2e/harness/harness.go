@@ -40,6 +40,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ai-sandbox/ai-sandbox/internal/project"
 )
 
 // Defaults.
@@ -785,6 +787,14 @@ func copyFile(src, dst string, mode os.FileMode) error {
 		return err
 	}
 	return os.WriteFile(dst, data, mode)
+}
+
+// Key is the project's key: it names its containers and its state folder.
+func (e *Env) Key() string { return project.Key(e.Project) }
+
+// ToolHome is a tool's home for the project, on the host.
+func (e *Env) ToolHome(tool string) string {
+	return filepath.Join(e.State, "projects", e.Key(), "homes", tool)
 }
 
 // ReadProjectFile returns a file of the project as the host sees it; a

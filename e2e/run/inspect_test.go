@@ -14,10 +14,11 @@ import (
 // inspected is the part of `docker inspect` the tests read.
 type inspected struct {
 	Config struct {
-		User   string
-		Env    []string
-		Labels map[string]string
-		Cmd    []string
+		User        string
+		Env         []string
+		Labels      map[string]string
+		Cmd         []string
+		Healthcheck *struct{ Test []string }
 	}
 	HostConfig struct {
 		CapAdd          []string
@@ -26,6 +27,7 @@ type inspected struct {
 		SecurityOpt     []string
 		PidsLimit       *int64
 		Memory          int64
+		CpuShares       int64
 		Init            *bool
 		Tmpfs           map[string]string
 		Privileged      bool
@@ -101,6 +103,34 @@ func TestInspectHardening(t *testing.T) {
 			if !nnp {
 				t.Errorf("SecurityOpt = %q, want no-new-privileges", hc.SecurityOpt)
 			}
+			// ai-sandbox's seccomp profile: docker's default without ptrace
+			// and process_vm_*.
+			profile := ""
+			for _, o := range hc.SecurityOpt {
+				if v, ok := strings.CutPrefix(o, "seccomp="); ok {
+					profile = v
+				}
+			}
+			if profile == "" {
+				t.Errorf("SecurityOpt = %q: no seccomp profile", hc.SecurityOpt)
+			} else {
+				for _, denied := range []string{`"ptrace"`, `"process_vm_readv"`, `"process_vm_writev"`} {
+					if strings.Contains(profile, denied) {
+						t.Errorf("the seccomp profile allows %s", denied)
+					}
+				}
+				if !strings.Contains(profile, `"defaultAction"`) || !strings.Contains(profile, `"openat"`) {
+					t.Errorf("the seccomp option is not a profile: %.200s", profile)
+				}
+			}
+			// Docker Bench for Security 5.11/5.12 (CPU priority) and 5.26/5.27
+			// (a health check).
+			if hc.CpuShares == 0 || hc.CpuShares >= 1024 {
+				t.Errorf("CpuShares = %d, want below docker's 1024", hc.CpuShares)
+			}
+			if c.Config.Healthcheck == nil || len(c.Config.Healthcheck.Test) == 0 {
+				t.Error("no health check")
+			}
 			wantUser := strconv.Itoa(e.S.UID) + ":" + strconv.Itoa(e.S.GID)
 			if c.Config.User != wantUser {
 				t.Errorf("Config.User = %q, want %q", c.Config.User, wantUser)
@@ -114,9 +144,13 @@ func TestInspectHardening(t *testing.T) {
 			if hc.Init == nil || !*hc.Init {
 				t.Error("Init is not true")
 			}
-			for _, dir := range []string{"/tmp", "/run"} {
-				if _, ok := hc.Tmpfs[dir]; !ok {
+			for _, dir := range []string{"/tmp", "/var/tmp", "/run"} {
+				opts, ok := hc.Tmpfs[dir]
+				if !ok {
 					t.Errorf("no tmpfs at %s (Tmpfs = %v)", dir, hc.Tmpfs)
+				}
+				if !strings.Contains(opts, "size=") {
+					t.Errorf("the tmpfs at %s has no size: %s", dir, opts)
 				}
 			}
 			if hc.Privileged {
@@ -140,10 +174,13 @@ func TestInspectHardening(t *testing.T) {
 				}
 			}
 
-			// Mounts: the project read-write at its own path; from the home
-			// only this tool's sandbox home (and read-only generated files of
-			// the state folder); no docker socket.
-			toolHome := filepath.Join(e.State, "tools", tool, "home")
+			// Mounts: the project read-write at its own path, its .git onto
+			// itself (so it cannot be moved) with hooks, config and commondir
+			// read-only; from the home only this tool's home for this project
+			// (and read-only generated files of the state folder); no docker
+			// socket.
+			toolHome := e.ToolHome(tool)
+			git := filepath.Join(e.Project, ".git")
 			var project, home bool
 			for _, m := range c.Mounts {
 				if strings.Contains(m.Source+m.Destination, "docker.sock") {
@@ -160,9 +197,13 @@ func TestInspectHardening(t *testing.T) {
 					if m.Destination != "/home/agent" || !m.RW {
 						t.Errorf("the sandbox home is mounted as %+v, want read-write at /home/agent", m)
 					}
-				case m.Source == filepath.Join(e.Project, ".git", "hooks") || m.Source == filepath.Join(e.Project, ".git", "config"):
-					if m.RW {
-						t.Errorf("%s is writable", m.Source)
+				case m.Source == git:
+					if m.Destination != git || !m.RW {
+						t.Errorf(".git is mounted as %+v, want read-write onto itself", m)
+					}
+				case m.Source == filepath.Join(git, "hooks") || m.Source == filepath.Join(git, "config") || m.Source == filepath.Join(git, "commondir"):
+					if m.RW || m.Destination != m.Source {
+						t.Errorf("%s is mounted as %+v, want read-only onto itself", m.Source, m)
 					}
 				case m.Source == e.S.ProbeDir:
 					// the test's own --mount
@@ -191,7 +232,8 @@ func TestInspectHardening(t *testing.T) {
 			}
 
 			// Labels.
-			want := map[string]string{"ai-sandbox.tool": tool, "ai-sandbox.workspace": e.Workspace, "ai-sandbox.path": e.Project}
+			want := map[string]string{"ai-sandbox.tool": tool, "ai-sandbox.workspace": e.Workspace, "ai-sandbox.path": e.Project,
+				"ai-sandbox.owner": strconv.Itoa(e.S.UID)}
 			for k, v := range want {
 				if got := c.Config.Labels[k]; got != v {
 					t.Errorf("label %s = %q, want %q", k, got, v)

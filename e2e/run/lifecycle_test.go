@@ -227,7 +227,7 @@ func TestFilesOwnedByUser(t *testing.T) {
 	}
 	for _, p := range []string{
 		filepath.Join(e.Project, "created.txt"), filepath.Join(e.Project, "sub", "dir", "f"),
-		filepath.Join(e.State, "tools", "shell", "home", "in-home"), filepath.Join(e.State, "tools", "shell", "home"),
+		filepath.Join(e.ToolHome("shell"), "in-home"), e.ToolHome("shell"),
 	} {
 		st, err := os.Stat(p)
 		if err != nil {

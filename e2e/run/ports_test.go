@@ -31,7 +31,7 @@ func publishedOn(t *testing.T, e *harness.Env, port int, flags ...string) []bind
 	args := append([]string{"run", "--image", e.S.Image, "--idle-timeout", "0", "--expose", strconv.Itoa(port)}, flags...)
 	s := startSession(t, e, "ports", append(args, "sh", "-c", "echo ready; sleep 30")...)
 	s.expect("ready", time.Minute)
-	raw := e.S.DockerOut(t, "container", "inspect", "--format", "{{json .HostConfig.PortBindings}}", "ai-shell-"+projectID(t, e))
+	raw := e.S.DockerOut(t, "container", "inspect", "--format", "{{json .HostConfig.PortBindings}}", "ai-shell-"+e.Key())
 	var pb map[string][]binding
 	if err := json.Unmarshal([]byte(raw), &pb); err != nil {
 		t.Fatalf("%v: %s", err, raw)
@@ -42,16 +42,6 @@ func publishedOn(t *testing.T, e *harness.Env, port int, flags ...string) []bind
 	s.wait(30 * time.Second)
 	harness.WaitFor(20*time.Second, func() bool { return len(e.Containers()) == 0 })
 	return pb[strconv.Itoa(port)+"/tcp"]
-}
-
-func projectID(t *testing.T, e *harness.Env) string {
-	t.Helper()
-	raw := e.S.DockerOut(t, "ps", "--filter", "label=ai-sandbox.path="+e.Project, "--format", `{{.Label "ai-sandbox.project"}}`)
-	id := strings.TrimSpace(raw)
-	if id == "" || strings.Contains(id, "\n") {
-		t.Fatalf("project id of the running sandbox: %q", raw)
-	}
-	return id
 }
 
 // TestPortsLoopbackByDefault: --expose publishes on 127.0.0.1 only;
@@ -77,7 +67,7 @@ func TestNoHostGatewayAndSeccomp(t *testing.T) {
 	s := startSession(t, e, "seccomp", args...)
 	s.expect("Seccomp:\t2", time.Minute)
 	s.expect("ready", time.Minute)
-	raw := e.S.DockerOut(t, "container", "inspect", "--format", "{{json .HostConfig.ExtraHosts}}|{{.HostConfig.NetworkMode}}", "ai-shell-"+projectID(t, e))
+	raw := e.S.DockerOut(t, "container", "inspect", "--format", "{{json .HostConfig.ExtraHosts}}|{{.HostConfig.NetworkMode}}", "ai-shell-"+e.Key())
 	hosts, mode, _ := strings.Cut(strings.TrimSpace(raw), "|")
 	if hosts != "null" && hosts != "[]" {
 		t.Errorf("ExtraHosts = %s, want none", hosts)

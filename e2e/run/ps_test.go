@@ -41,7 +41,7 @@ func TestPsAndStop(t *testing.T) {
 		t.Fatalf("ps --json lists %d sandboxes for %s, want 1:\n%s", len(mine), e.Project, r.Stdout)
 	}
 	c := list[mine[0]]
-	if c.Tool != "shell" || c.Name != "ai-shell-"+c.Project || !strings.HasPrefix(c.Project, "project-") || c.Sessions != 1 || c.UptimeSeconds < 0 {
+	if c.Tool != "shell" || c.Name != "ai-shell-"+e.Key() || !strings.HasPrefix(c.Project, "project-") || c.Sessions != 1 || c.UptimeSeconds < 0 {
 		t.Errorf("ps --json entry %+v", c)
 	}
 	if r := e.Run("ps"); r.Code != 0 || !strings.Contains(r.Stdout, e.Project) || !strings.Contains(r.Stdout, "SESSIONS") {

@@ -4,18 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"path/filepath"
-	"strings"
+	"strconv"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/ai-sandbox/ai-sandbox/internal/docker"
-	"github.com/ai-sandbox/ai-sandbox/internal/project"
 	"github.com/ai-sandbox/ai-sandbox/internal/sandbox"
 	"github.com/ai-sandbox/ai-sandbox/internal/ui"
-	"github.com/ai-sandbox/ai-sandbox/internal/workspace"
 )
 
 type psEntry struct {
@@ -23,41 +19,37 @@ type psEntry struct {
 	Tool          string    `json:"tool"`
 	Project       string    `json:"project"`
 	Path          string    `json:"path"`
+	Owner         string    `json:"owner"`
 	Sessions      int       `json:"sessions"`
 	Started       time.Time `json:"started"`
 	UptimeSeconds int64     `json:"uptimeSeconds"`
 }
 
-// psFormat reads each container's labels with docker's own template
-// function, so label values are never split on commas.
-const psFormat = `{{.Names}}	{{.Label "` + sandbox.LabelTool + `"}}	{{.Label "` + sandbox.LabelProject + `"}}	{{.Label "` +
-	sandbox.LabelPath + `"}}	{{.CreatedAt}}`
+func (d *Deps) manager() *sandbox.Manager {
+	return &sandbox.Manager{Docker: d.Docker(), Runner: d.Runner, Streams: d.Streams, Debug: d.Getenv("AI_RUN_DEBUG") == "1"}
+}
 
-func listSandboxes(ctx context.Context, deps *Deps, m *sandbox.Manager, filters ...string) ([]psEntry, error) {
-	args := []string{"ps", "--no-trunc", "--format", psFormat, "--filter", "label=" + sandbox.LabelTool}
-	for _, f := range filters {
-		args = append(args, "--filter", f)
+// ownerFilter limits a listing to the caller's own sandboxes, unless
+// allUsers.
+func ownerFilter(deps *Deps, allUsers bool) []string {
+	if allUsers {
+		return nil
 	}
-	res, err := deps.Runner.Output(ctx, append([]string{deps.Docker()}, args...))
+	return []string{"label=" + sandbox.LabelOwner + "=" + strconv.Itoa(deps.UID)}
+}
+
+func listSandboxes(ctx context.Context, m *sandbox.Manager, withSessions bool, filters ...string) ([]psEntry, error) {
+	list, err := m.List(ctx, filters...)
 	if err != nil {
 		return nil, err
 	}
-	if res.ExitCode != 0 {
-		return nil, fmt.Errorf("list sandboxes: %s", strings.TrimSpace(string(res.Stderr)))
-	}
 	var out []psEntry
-	for _, line := range strings.Split(strings.TrimSpace(string(res.Stdout)), "\n") {
-		f := strings.Split(line, "\t")
-		if len(f) < 5 {
-			continue
+	for _, c := range list {
+		e := psEntry{Name: c.Name, Tool: c.Tool, Project: c.Project, Path: c.Path, Owner: c.Owner, Started: c.Created}
+		if !c.Created.IsZero() {
+			e.UptimeSeconds = int64(time.Since(c.Created).Seconds())
 		}
-		e := psEntry{Name: f[0], Tool: f[1], Project: f[2], Path: f[3]}
-		// "2026-11-29 08:00:00 +0000 UTC"
-		if t, err := time.Parse("2006-01-02 15:04:05 -0700 MST", f[4]); err == nil {
-			e.Started = t
-			e.UptimeSeconds = int64(time.Since(t).Seconds())
-		}
-		if m != nil {
+		if withSessions {
 			if n, err := m.Sessions(ctx, e.Name); err == nil {
 				e.Sessions = n
 			}
@@ -68,15 +60,16 @@ func listSandboxes(ctx context.Context, deps *Deps, m *sandbox.Manager, filters 
 }
 
 func NewCmdPs(deps *Deps) *cobra.Command {
-	var asJSON bool
+	var asJSON, allUsers bool
 	cmd := &cobra.Command{
 		Use:   "ps",
-		Short: "List running sandboxes",
-		Long:  "List the running sandboxes: tool, project, path, attached sessions and uptime.",
-		Args:  cobra.NoArgs,
+		Short: "List your running sandboxes",
+		Long: `List your running sandboxes: tool, project, path, attached sessions and
+uptime. Sandboxes of other users of the same Docker engine are left out;
+--all-users shows them too (their owner's uid is in the JSON).`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			m := &sandbox.Manager{Docker: deps.Docker(), Runner: deps.Runner, Streams: deps.Streams}
-			list, err := listSandboxes(cmd.Context(), deps, m)
+			list, err := listSandboxes(cmd.Context(), deps.manager(), true, ownerFilter(deps, allUsers)...)
 			if err != nil {
 				return err
 			}
@@ -94,8 +87,15 @@ func NewCmdPs(deps *Deps) *cobra.Command {
 				return nil
 			}
 			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "TOOL\tPROJECT\tSESSIONS\tUPTIME\tPATH")
+			head := "TOOL\tPROJECT\tSESSIONS\tUPTIME\tPATH"
+			if allUsers {
+				head = "OWNER\t" + head
+			}
+			fmt.Fprintln(tw, head)
 			for _, e := range list {
+				if allUsers {
+					fmt.Fprintf(tw, "%s\t", e.Owner)
+				}
 				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", e.Tool, e.Project, e.Sessions,
 					(time.Duration(e.UptimeSeconds) * time.Second).String(), e.Path)
 			}
@@ -103,39 +103,35 @@ func NewCmdPs(deps *Deps) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.Flags().BoolVar(&allUsers, "all-users", false, "include other users' sandboxes (for an administrator)")
 	return cmd
 }
 
 func NewCmdStop(deps *Deps) *cobra.Command {
-	var all bool
+	var all, allUsers bool
 	cmd := &cobra.Command{
 		Use:   "stop [TOOL]",
 		Short: "Stop this project's sandboxes (or one tool's, or --all)",
 		Long: `Stop sandboxes. With no argument, every sandbox of the current project; with
 TOOL, only that tool's ("shell" is the sandbox of plain commands); with --all,
-every ai-sandbox container. Sessions attached to them end.`,
+every one of your sandboxes. Sessions attached to them end. Other users'
+sandboxes are never stopped unless --all-users is given as well (for an
+administrator of a shared engine).`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if all && len(args) > 0 {
 				return ui.Usagef("--all stops every sandbox; give either TOOL or --all")
 			}
-			var filters []string
+			if allUsers && !all {
+				return ui.Usagef("--all-users goes with --all: 'ai-sandbox stop --all --all-users'")
+			}
+			filters := ownerFilter(deps, allUsers)
 			if !all {
-				wd, err := deps.Getwd()
+				proj, err := currentProject(deps)
 				if err != nil {
 					return err
 				}
-				cwd, err := filepath.EvalSymlinks(wd)
-				if err != nil {
-					return err
-				}
-				c, err := deps.LoadConfig()
-				if err != nil {
-					return err
-				}
-				ws, _ := workspace.Match(canonicalWorkspaces(c.Workspaces), cwd)
-				proj := project.Find(cwd, ws)
-				filters = append(filters, "label="+sandbox.LabelProject+"="+proj.ID)
+				filters = append(filters, "label="+sandbox.LabelPath+"="+proj.Dir)
 				if len(args) == 1 {
 					tool := args[0]
 					if t, ok := deps.Tools.Lookup(tool); ok {
@@ -144,7 +140,8 @@ every ai-sandbox container. Sessions attached to them end.`,
 					filters = append(filters, "label="+sandbox.LabelTool+"="+tool)
 				}
 			}
-			list, err := listSandboxes(cmd.Context(), deps, nil, filters...)
+			m := deps.manager()
+			list, err := listSandboxes(cmd.Context(), m, false, filters...)
 			if err != nil {
 				return err
 			}
@@ -156,12 +153,8 @@ every ai-sandbox container. Sessions attached to them end.`,
 			for _, e := range list {
 				names = append(names, e.Name)
 			}
-			res, err := deps.Runner.Output(cmd.Context(), append([]string{deps.Docker()}, docker.StopArgs(3, names...)...))
-			if err != nil {
+			if err := m.Stop(cmd.Context(), names...); err != nil {
 				return err
-			}
-			if res.ExitCode != 0 {
-				return fmt.Errorf("stop: %s", strings.TrimSpace(string(res.Stderr)))
 			}
 			for _, n := range names {
 				deps.Streams.Infof("stopped %s", n)
@@ -169,6 +162,7 @@ every ai-sandbox container. Sessions attached to them end.`,
 			return nil
 		},
 	}
-	cmd.Flags().BoolVar(&all, "all", false, "stop every sandbox")
+	cmd.Flags().BoolVar(&all, "all", false, "stop every one of your sandboxes")
+	cmd.Flags().BoolVar(&allUsers, "all-users", false, "with --all: other users' sandboxes too (for an administrator)")
 	return cmd
 }

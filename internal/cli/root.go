@@ -163,9 +163,9 @@ Start with 'ai-sandbox setup', or whitelist a project and run a shell:
 			root.AddCommand(c)
 		}
 	}
-	add("main", NewCmdRun(deps), NewCmdSetup(deps))
+	add("main", NewCmdRun(deps, nil), NewCmdSetup(deps))
 	add("manage", NewCmdWorkspace(deps), NewCmdGit(deps), NewCmdNetwork(deps), NewCmdImage(deps), NewCmdTools(deps),
-		NewCmdPs(deps), NewCmdStop(deps), NewCmdClean(deps), NewCmdMigrateOpencodeDB(deps), NewCmdConfig(deps))
+		NewCmdPs(deps), NewCmdStop(deps), NewCmdReport(deps), NewCmdProject(deps), NewCmdClean(deps), NewCmdMigrateOpencodeDB(deps), NewCmdConfig(deps))
 	add("other", NewCmdDoctor(deps), NewCmdCompletion(deps), NewCmdVersion(deps))
 	root.SetHelpCommandGroupID("other")
 	return root

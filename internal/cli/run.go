@@ -4,13 +4,13 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -19,9 +19,10 @@ import (
 	"github.com/ai-sandbox/ai-sandbox/internal/config"
 	"github.com/ai-sandbox/ai-sandbox/internal/docker"
 	"github.com/ai-sandbox/ai-sandbox/internal/envfile"
-	"github.com/ai-sandbox/ai-sandbox/internal/imagebuild"
+	"github.com/ai-sandbox/ai-sandbox/internal/hostexec"
+	"github.com/ai-sandbox/ai-sandbox/internal/hostfs"
+	"github.com/ai-sandbox/ai-sandbox/internal/logins"
 	"github.com/ai-sandbox/ai-sandbox/internal/proc"
-	"github.com/ai-sandbox/ai-sandbox/internal/project"
 	"github.com/ai-sandbox/ai-sandbox/internal/sandbox"
 	"github.com/ai-sandbox/ai-sandbox/internal/skills"
 	"github.com/ai-sandbox/ai-sandbox/internal/tools"
@@ -60,7 +61,8 @@ session has ended and the idle timeout has passed.
 
 Environment:
   AI_SANDBOX_IMAGE, AI_SANDBOX_IDLE_TIMEOUT, AI_SANDBOX_PIDS_LIMIT,
-  AI_SANDBOX_MEMORY, AI_SANDBOX_CPUS, AI_SANDBOX_PORT_BIND (or PORT_BIND)
+  AI_SANDBOX_MEMORY, AI_SANDBOX_CPUS, AI_SANDBOX_PORT_BIND (or PORT_BIND),
+  AI_SANDBOX_TMP_SIZE, AI_SANDBOX_CPU_SHARES, AI_SANDBOX_SECCOMP
                        the settings below (flag > variable > config.json)
   AI_SANDBOX_EXPOSE    ports to publish, comma-separated
   AI_SANDBOX_NETWORK   docker networks to join, comma-separated
@@ -97,12 +99,20 @@ func newRunFlags(o *runOptions) *pflag.FlagSet {
 	fs.String("memory", config.DefaultMemory, "memory limit (e.g. 8g; none = no limit)")
 	fs.String("cpus", "", "CPU limit (e.g. 2)")
 	fs.String("port-bind", config.DefaultPortBind, "where published ports listen: localhost or all")
+	fs.String("tmp-size", "", "size of /tmp and of /var/tmp each (default: a quarter of --memory)")
+	fs.Int64("cpu-shares", config.DefaultCPUShares, "CPU weight against other containers and the host (docker's default is 1024)")
+	fs.String("seccomp", config.DefaultSeccomp, "seccomp profile: ai-sandbox (docker's default without ptrace) or docker (the engine's, for debugging)")
 	fs.BoolVarP(&o.helpWanted, "help", "h", false, "help for run")
 	o.flags = fs
 	return fs
 }
 
-func NewCmdRun(deps *Deps) *cobra.Command {
+// NewCmdRun builds the run command; runF does the work (nil = runRun), so
+// tests can see the parsed options without starting anything.
+func NewCmdRun(deps *Deps, runF func(context.Context, *Deps, *runOptions) error) *cobra.Command {
+	if runF == nil {
+		runF = runRun
+	}
 	cmd := &cobra.Command{
 		Use:                   "run [wrapper flags] [TOOL [tool args...]]",
 		Short:                 "Run an agent or a command in the project's sandbox",
@@ -119,7 +129,7 @@ func NewCmdRun(deps *Deps) *cobra.Command {
 				return cmd.Help()
 			}
 			o.toolArgs = fs.Args()
-			return runRun(cmd.Context(), deps, &o)
+			return runF(cmd.Context(), deps, &o)
 		},
 	}
 	// Shown in --help only; parsing is done by newRunFlags.
@@ -128,131 +138,36 @@ func NewCmdRun(deps *Deps) *cobra.Command {
 	return cmd
 }
 
+// runRun gathers the facts, decides the plan (host changes, container,
+// session), applies the host changes, launches the session, and after it
+// syncs the login back and reports host-executed files that changed.
 func runRun(ctx context.Context, deps *Deps, o *runOptions) error {
 	s := deps.Streams
-	p, err := deps.Paths()
+	rf, err := gatherRun(deps, o)
 	if err != nil {
 		return err
 	}
-	cfg, err := config.Load(p)
-	if err != nil {
-		return err
-	}
-	settings, err := config.Resolve(cfg.Settings, deps.Getenv, o.flags)
-	if err != nil {
-		return &ui.UsageError{Err: err}
-	}
-
-	// Which sandbox, which command.
-	sandboxTool := sandbox.ShellTool
-	var agent *tools.Tool
-	var cmdArgs []string
-	if len(o.toolArgs) > 0 {
-		if t, ok := deps.Tools.Lookup(o.toolArgs[0]); ok {
-			agent = &t
-			sandboxTool = t.Name
-			cmdArgs = append([]string{t.Binary}, o.toolArgs[1:]...)
-		} else {
-			if o.shell {
-				return &ui.UsageError{Err: fmt.Errorf("--shell takes a known agent's name, not %q (see 'ai-sandbox tools')", o.toolArgs[0])}
-			}
-			if !o.quiet {
-				s.Warnf("%s is not a known agent; it runs in the project's shell sandbox without any agent's keys", o.toolArgs[0])
-			}
-			cmdArgs = o.toolArgs
-		}
-	}
-	if len(cmdArgs) == 0 || o.shell {
-		cmdArgs = sandbox.ShellCmd()
-	}
-	if deps.UID == 0 && !o.quiet {
-		s.Warnf("you are root, so the sandbox user is root too (without capabilities); run ai-sandbox as your own user")
-	}
-
-	// Where.
-	wd, err := deps.Getwd()
-	if err != nil {
-		return fmt.Errorf("current folder: %w", err)
-	}
-	cwd, err := filepath.EvalSymlinks(wd)
-	if err != nil {
-		return fmt.Errorf("current folder %s: %w", wd, err)
-	}
-	ws, ok := workspace.Match(canonicalWorkspaces(cfg.Workspaces), cwd)
-	if !ok {
-		ws, err = askWhitelist(deps, cwd)
-		if err != nil {
-			return err
-		}
-	}
-	proj := project.Find(cwd, ws)
-	projectDir := cwd
-	if proj.TopLevel != "" && (proj.TopLevel == ws || workspace.Within(proj.TopLevel, ws)) {
-		projectDir = proj.TopLevel
-	}
-	if err := workspace.Check(projectDir, deps.Home, p.Root); err != nil {
-		return ui.WithHint(err, "cd into a project folder inside the workspace")
-	}
-
-	// Secrets: only the keys this tool declares plus the user's extras.
-	env, err := envfile.Load(p.EnvFile())
-	if err != nil {
-		return err
-	}
-	var wanted []string
-	if agent != nil {
-		wanted = append(wanted, agent.EnvKeys...)
-	}
-	wanted = append(wanted, cfg.Tools.Env[sandboxTool]...)
-	wanted = append(wanted, o.envNames...)
-	secretNames, secretEnv := selectSecrets(wanted, env, deps.Getenv)
-
-	ports, err := parsePorts(append(o.expose, splitComma(deps.Getenv("AI_SANDBOX_EXPOSE"))...))
-	if err != nil {
-		return &ui.UsageError{Err: err}
-	}
-	networks := dedupe(append(o.networks, splitComma(deps.Getenv("AI_SANDBOX_NETWORK"))...))
-	if len(networks) == 0 {
-		networks = savedNetworks(cfg, cwd, projectDir, ws)
-	}
-	extraMounts, err := parseMounts(deps, o.mounts, p.Root)
-	if err != nil {
-		return err
-	}
-
-	facts := sandbox.Facts{
-		Tool: sandboxTool, ProjectID: proj.ID, Project: projectDir, Workspace: ws, Cwd: cwd,
-		UID: deps.UID, GID: deps.GID, Image: settings.Image,
-		IdleTimeout: settings.IdleTimeout, PidsLimit: settings.PidsLimit, Memory: settings.Memory,
-		CPUs: settings.CPUs, PortBind: settings.PortBind, Ports: ports, Networks: networks,
-		ExtraMounts: extraMounts,
-		Cmd:         cmdArgs,
-		TTY:         s.InTTY && s.OutTTY,
-		Interactive: stdinOpen(s),
-		TermEnv:     termEnv(deps.Getenv),
-		SecretNames: secretNames,
-		SessionID:   newSessionID(),
-	}
-	if facts.TTY {
-		facts.Rows, facts.Cols = terminalSize(s)
-	}
-	if err := prepareHost(deps, p, cfg, agent, &facts, !o.print); err != nil {
-		return err
-	}
-	if agent != nil && !o.print {
-		offerSkills(s, facts.Home, agent.Name, o.quiet)
-	}
-	plan := sandbox.NewPlan(facts)
-
+	plan := sandbox.NewPlan(rf.facts)
 	if o.print {
-		fmt.Fprintln(s.Out, "# the sandbox container (skipped when it already runs with this spec)")
-		fmt.Fprintln(s.Out, docker.Quote(append([]string{deps.Docker()}, docker.RunArgs(plan.Run)...)))
-		for _, n := range plan.ExtraNetworks {
-			fmt.Fprintln(s.Out, docker.Quote(append([]string{deps.Docker()}, docker.NetworkConnectArgs(n, plan.Name)...)))
-		}
-		fmt.Fprintln(s.Out, "# the session")
-		fmt.Fprintln(s.Out, docker.Quote(append([]string{deps.Docker()}, docker.ExecArgs(plan.Exec)...)))
+		printPlan(s.Out, deps.Docker(), plan)
 		return nil
+	}
+	if err := hostfs.Apply(plan.Host); err != nil {
+		return ui.WithHint(fmt.Errorf("prepare the sandbox on the host: %w", err),
+			"a symbolic link where a folder or file of the sandbox should be may have been planted by an agent: inspect it and remove it")
+	}
+	if len(rf.skills) > 0 && !o.quiet {
+		s.Infof("installed the bundled skills %s for %s", strings.Join(rf.skills, ", "), rf.facts.Tool)
+	}
+	if rf.agent != nil && !o.quiet {
+		if old, err := skills.Outdated(rf.facts.Home, rf.agent.Name); err == nil && len(old) > 0 {
+			dir := filepath.Join(rf.facts.Home, filepath.FromSlash(skills.Dir(rf.agent.Name)))
+			s.Hintf("newer bundled skills are available for %s (%s): remove them from %s and run again to get them", rf.agent.Name, strings.Join(old, ", "), dir)
+		}
+	}
+	tracker := hostexec.Tracker{Dir: rf.paths.ProjectState(rf.facts.Key), Project: rf.facts.Project}
+	if err := tracker.Begin(rf.facts.SessionID, os.Getpid(), time.Now()); err != nil {
+		s.Warnf("the report of host-executed files is off for this session: %v", err)
 	}
 
 	m := &sandbox.Manager{Docker: deps.Docker(), Runner: deps.Runner, Streams: s, Debug: deps.Getenv("AI_RUN_DEBUG") == "1"}
@@ -266,7 +181,8 @@ func runRun(ctx context.Context, deps *Deps, o *runOptions) error {
 	if s.ErrFile != nil {
 		stdio.Err = s.ErrFile
 	}
-	code, err := m.Launch(ctx, plan, sandboxTool, stdio, secretEnv, retrySafe(s))
+	code, err := m.Launch(ctx, plan, rf.facts.Tool, stdio, rf.secretEnv, retrySafe(s))
+	afterSession(deps, rf, tracker, o.quiet)
 	if err != nil {
 		return err
 	}
@@ -274,6 +190,217 @@ func runRun(ctx context.Context, deps *Deps, o *runOptions) error {
 		return &ui.ExitError{Code: code}
 	}
 	return nil
+}
+
+// afterSession copies a login made in the session back to the tool's
+// store, and, when this was the project's last session, reports the
+// host-executed files that changed.
+func afterSession(deps *Deps, rf *runFacts, tracker hostexec.Tracker, quiet bool) {
+	s := deps.Streams
+	if rf.agent != nil && len(rf.agent.LoginFiles) > 0 {
+		if _, err := logins.Collect(rf.facts.Home, rf.paths.LoginStore(rf.agent.Name), loginFiles(*rf.agent), false); err != nil {
+			s.Warnf("keep the login of %s for other projects: %v", rf.agent.Name, err)
+		}
+	}
+	rep, err := tracker.End(rf.facts.SessionID, time.Now())
+	if err != nil {
+		s.Warnf("the report of host-executed files: %v", err)
+		return
+	}
+	if rep == nil {
+		return
+	}
+	if err := saveReport(rf.paths, rf.facts.Key, rep); err != nil {
+		s.Warnf("save the report of host-executed files: %v", err)
+	}
+	if len(rep.Changes) > 0 {
+		printReportWarning(s, rep)
+	}
+}
+
+// printPlan shows what a launch would do, and does nothing.
+func printPlan(w io.Writer, dockerCLI string, plan sandbox.Plan) {
+	fmt.Fprintln(w, "# on the host, without following symbolic links")
+	for _, op := range plan.Host {
+		fmt.Fprintln(w, "#   "+op.String())
+	}
+	fmt.Fprintln(w, "# the sandbox container (skipped when it already runs with this spec)")
+	fmt.Fprintln(w, docker.Quote(append([]string{dockerCLI}, docker.RunArgs(plan.Run)...)))
+	for _, n := range plan.ExtraNetworks {
+		fmt.Fprintln(w, docker.Quote(append([]string{dockerCLI}, docker.NetworkConnectArgs(n, plan.Name)...)))
+	}
+	fmt.Fprintln(w, "# the session")
+	fmt.Fprintln(w, docker.Quote(append([]string{dockerCLI}, docker.ExecArgs(plan.Exec)...)))
+}
+
+// runFacts are the gathered facts of a launch, and what the launch needs
+// besides the plan.
+type runFacts struct {
+	facts     sandbox.Facts
+	paths     config.Paths
+	agent     *tools.Tool
+	secretEnv []string // NAME=value for docker's own environment
+	skills    []string // bundled skills the plan installs
+}
+
+// gatherRun reads everything a launch depends on: flags, settings, the
+// project, the keys, the host state. It writes nothing (a whitelist
+// answered yes on a terminal excepted).
+func gatherRun(deps *Deps, o *runOptions) (*runFacts, error) {
+	s := deps.Streams
+	p, err := deps.Paths()
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := config.Load(p)
+	if err != nil {
+		return nil, err
+	}
+	settings, err := config.Resolve(cfg.Settings, deps.Getenv, o.flags)
+	if err != nil {
+		return nil, &ui.UsageError{Err: err}
+	}
+
+	// Which sandbox, which command.
+	sandboxTool := sandbox.ShellTool
+	var agent *tools.Tool
+	var cmdArgs []string
+	if len(o.toolArgs) > 0 {
+		if t, ok := deps.Tools.Lookup(o.toolArgs[0]); ok {
+			agent = &t
+			sandboxTool = t.Name
+			cmdArgs = append([]string{t.Binary}, o.toolArgs[1:]...)
+		} else {
+			if o.shell {
+				return nil, &ui.UsageError{Err: fmt.Errorf("--shell takes a known agent's name, not %q (see 'ai-sandbox tools')", o.toolArgs[0])}
+			}
+			cmdArgs = o.toolArgs
+		}
+	}
+	if len(cmdArgs) == 0 || o.shell {
+		cmdArgs = sandbox.ShellCmd()
+	}
+
+	// Where.
+	wd, err := deps.Getwd()
+	if err != nil {
+		return nil, fmt.Errorf("current folder: %w", err)
+	}
+	cwd, err := filepath.EvalSymlinks(wd)
+	if err != nil {
+		return nil, fmt.Errorf("current folder %s: %w", wd, err)
+	}
+	ws, ok := workspace.Match(canonicalWorkspaces(cfg.Workspaces), cwd)
+	if !ok {
+		ws, err = askWhitelist(deps, cwd)
+		if err != nil {
+			return nil, err
+		}
+	}
+	proj := findProject(cwd, ws)
+	if err := workspace.Check(proj.Dir, deps.Home, p.Root); err != nil {
+		return nil, ui.WithHint(err, "cd into a project folder inside the workspace")
+	}
+	if deps.UID == 0 && !o.quiet {
+		s.Warnf("you are root, so the sandbox user is root too (without capabilities); run ai-sandbox as your own user")
+	}
+
+	// Secrets: only the keys this tool declares plus the user's extras.
+	env, err := envfile.Load(p.EnvFile())
+	if err != nil {
+		return nil, err
+	}
+	var wanted []string
+	if agent != nil {
+		wanted = append(wanted, agent.EnvKeys...)
+	}
+	wanted = append(wanted, cfg.Tools.Env[sandboxTool]...)
+	wanted = append(wanted, o.envNames...)
+	secretNames, secretEnv := selectSecrets(wanted, env, deps.Getenv)
+
+	ports, err := parsePorts(append(o.expose, splitComma(deps.Getenv("AI_SANDBOX_EXPOSE"))...))
+	if err != nil {
+		return nil, &ui.UsageError{Err: err}
+	}
+	networks := dedupe(append(o.networks, splitComma(deps.Getenv("AI_SANDBOX_NETWORK"))...))
+	if len(networks) == 0 {
+		networks = savedNetworks(cfg, cwd, proj.Dir, ws)
+	}
+	extraMounts, err := parseMounts(deps, o.mounts, p.Root)
+	if err != nil {
+		return nil, err
+	}
+
+	rf := &runFacts{paths: p, agent: agent, secretEnv: secretEnv}
+	f := sandbox.Facts{
+		Tool: sandboxTool, ProjectID: proj.ID, Key: proj.Key, Project: proj.Dir, Workspace: ws, Cwd: cwd,
+		UID: deps.UID, GID: deps.GID, Image: settings.Image,
+		State:       p.Root,
+		Home:        p.ProjectHome(proj.Key, sandboxTool),
+		IdleTimeout: settings.IdleTimeout, PidsLimit: settings.PidsLimit, Memory: settings.Memory,
+		CPUs: settings.CPUs, CPUShares: settings.CPUShares, TmpSize: settings.TmpSize,
+		PortBind: settings.PortBind, Ports: ports, Networks: networks,
+		ExtraMounts: extraMounts,
+		Cmd:         cmdArgs,
+		TTY:         s.InTTY && s.OutTTY,
+		Interactive: stdinOpen(s),
+		TermEnv:     termEnv(deps.Getenv),
+		SecretNames: secretNames,
+		SessionID:   newSessionID(),
+	}
+	if f.TTY {
+		f.Rows, f.Cols = terminalSize(s)
+	}
+	f.Passwd, f.Group = passwdPaths(p, f.UID, f.GID)
+	seccompFacts(p, settings.Seccomp, &f)
+
+	// The project's git metadata, protected and checked.
+	guard, ops, err := gitFacts(p, proj)
+	if err != nil {
+		return nil, err
+	}
+	f.Protect = guard.Mounts
+	f.HostOps = append(f.HostOps, ops...)
+
+	if agent != nil {
+		if agent.DB != nil {
+			dir, ops, note, err := claimDB(p, agent.Name, proj)
+			if err != nil {
+				return nil, err
+			}
+			if note != "" && !o.quiet && len(ops) > 0 {
+				s.Infof("%s", note)
+			}
+			f.DB, f.DBEnv, f.DBFile = dir, agent.DB.Env, agent.DB.File
+			f.HostOps = append(f.HostOps, ops...)
+		}
+		mounts, ops, err := hostConfigFacts(deps, cfg, agent, f.Home)
+		if err != nil {
+			return nil, err
+		}
+		f.HostConfig = mounts
+		f.HostOps = append(f.HostOps, ops...)
+		if !o.print {
+			ops, err := loginOps(p, agent, f.Home)
+			if err != nil {
+				return nil, err
+			}
+			f.HostOps = append(f.HostOps, ops...)
+			ops, names, err := skillsOps(f.Home, agent.Name)
+			if err != nil {
+				s.Warnf("%v", err)
+			}
+			f.HostOps = append(f.HostOps, ops...)
+			rf.skills = names
+		}
+	} else if len(o.toolArgs) > 0 && !o.quiet && s.ErrTTY {
+		s.Infof("%s is not a known agent: it runs in the project's shell sandbox, with no agent's keys", o.toolArgs[0])
+	}
+	if err := caFacts(p, cfg, &f, o.print); err != nil {
+		return nil, err
+	}
+	rf.facts = f
+	return rf, nil
 }
 
 // canonicalWorkspaces resolves symlinks in entries (files written by the
@@ -475,127 +602,4 @@ func newSessionID() string {
 		return ""
 	}
 	return hex.EncodeToString(b)
-}
-
-// prepareHost creates what the container mounts (as the user, so nothing
-// on the host ends up owned by root) and fills the host-side facts. With
-// create false (--print) it only computes the paths.
-func prepareHost(deps *Deps, p config.Paths, cfg *config.Config, agent *tools.Tool, f *sandbox.Facts, create bool) error {
-	f.Home = p.ToolHome(f.Tool)
-	uidDir := filepath.Join(p.Cache(), "passwd", strconv.Itoa(f.UID)+"-"+strconv.Itoa(f.GID))
-	f.Passwd = filepath.Join(uidDir, "passwd")
-	f.Group = filepath.Join(uidDir, "group")
-	if agent != nil && agent.DB != nil {
-		f.DB = p.ProjectDB(agent.Name, f.ProjectID)
-		f.DBEnv, f.DBFile = agent.DB.Env, agent.DB.File
-	}
-	gitDir := filepath.Join(f.Project, ".git")
-	if st, err := os.Stat(gitDir); err == nil && st.IsDir() {
-		for _, name := range []string{"hooks", "config"} {
-			if _, err := os.Lstat(filepath.Join(gitDir, name)); err == nil {
-				f.ReadOnlyInProject = append(f.ReadOnlyInProject, filepath.Join(gitDir, name))
-			}
-		}
-	}
-	if agent != nil {
-		switch mode := cfg.Tools.HostConfig[agent.Name]; mode {
-		case "", "off":
-		case "ro", "rw":
-			exists := func(path string) bool { _, err := os.Stat(path); return err == nil }
-			f.HostConfig = sandbox.HostConfigMounts(deps.Home, agent.HostConfig, exists, mode == "ro")
-		default:
-			return fmt.Errorf("config.json tools.hostConfig.%s: %q is not off, ro or rw", agent.Name, mode)
-		}
-	}
-	var bundle string
-	if len(cfg.Image.CACerts) > 0 {
-		// The extra CA certificates of image.caCerts, trusted at run time too.
-		bundle = filepath.Join(p.Cache(), "ca-bundle.pem")
-		f.ImageMounts, f.ImageEnv = imagebuild.RuntimeCA(bundle)
-	}
-	if !create {
-		return nil
-	}
-	if bundle != "" && caBundleStale(bundle, cfg.Image.CACerts) {
-		if err := imagebuild.WriteCABundle(bundle, cfg.Image.CACerts); err != nil {
-			return err
-		}
-	}
-	if err := os.MkdirAll(f.Home, 0o700); err != nil {
-		return fmt.Errorf("create the sandbox home: %w", err)
-	}
-	if f.DB != "" {
-		if err := os.MkdirAll(f.DB, 0o700); err != nil {
-			return fmt.Errorf("create the project database folder: %w", err)
-		}
-	}
-	passwd, group := sandbox.PasswdFor(f.UID, f.GID)
-	if err := writeIfChanged(f.Passwd, passwd); err != nil {
-		return err
-	}
-	if err := writeIfChanged(f.Group, group); err != nil {
-		return err
-	}
-	// Mount points inside the home are made here, by the user: docker
-	// would make them as root.
-	for _, m := range f.HostConfig {
-		rel, _ := filepath.Rel(sandbox.AgentHome, m.Target)
-		target := filepath.Join(f.Home, rel)
-		st, err := os.Stat(m.Source)
-		if err != nil {
-			continue
-		}
-		if st.IsDir() {
-			err = os.MkdirAll(target, 0o700)
-		} else if _, statErr := os.Stat(target); errors.Is(statErr, os.ErrNotExist) {
-			if err = os.MkdirAll(filepath.Dir(target), 0o700); err == nil {
-				err = os.WriteFile(target, nil, 0o600)
-			}
-		}
-		if err != nil {
-			return fmt.Errorf("prepare %s: %w", target, err)
-		}
-	}
-	return nil
-}
-
-// caBundleStale reports whether the run-time CA bundle must be written
-// again: missing, or older than one of the certificates it holds.
-func caBundleStale(bundle string, certs []string) bool {
-	st, err := os.Stat(bundle)
-	if err != nil {
-		return true
-	}
-	for _, c := range certs {
-		if cs, err := os.Stat(c); err != nil || cs.ModTime().After(st.ModTime()) {
-			return true
-		}
-	}
-	return false
-}
-
-// offerSkills copies the bundled skills into an agent's sandbox home on
-// its first run (never over one that is there) and mentions a newer
-// bundled version of one already installed.
-func offerSkills(s ui.Streams, home, tool string, quiet bool) {
-	installed, err := skills.Install(home, tool)
-	if err != nil {
-		s.Warnf("bundled skills: %v", err)
-		return
-	}
-	if len(installed) > 0 && !quiet {
-		s.Infof("installed the bundled skills %s for %s", strings.Join(installed, ", "), tool)
-	}
-	old, err := skills.Outdated(home, tool)
-	if err == nil && len(old) > 0 && !quiet {
-		dir := filepath.Join(home, filepath.FromSlash(skills.Dir(tool)))
-		s.Hintf("newer bundled skills are available for %s (%s): remove them from %s and run again to get them", tool, strings.Join(old, ", "), dir)
-	}
-}
-
-func writeIfChanged(path, content string) error {
-	if old, err := os.ReadFile(path); err == nil && string(old) == content {
-		return nil
-	}
-	return config.WriteFileAtomic(path, []byte(content), 0o644)
 }

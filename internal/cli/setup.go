@@ -22,7 +22,9 @@ import (
 
 	"github.com/ai-sandbox/ai-sandbox/internal/config"
 	"github.com/ai-sandbox/ai-sandbox/internal/envfile"
+	"github.com/ai-sandbox/ai-sandbox/internal/hostfs"
 	"github.com/ai-sandbox/ai-sandbox/internal/imagebuild"
+	"github.com/ai-sandbox/ai-sandbox/internal/logins"
 	"github.com/ai-sandbox/ai-sandbox/internal/shellrc"
 	"github.com/ai-sandbox/ai-sandbox/internal/ui"
 )
@@ -556,16 +558,16 @@ func (s *setup) reportFound() {
 	var homes []string
 	if entries, err := os.ReadDir(p.ToolsDir()); err == nil {
 		for _, e := range entries {
-			if st, err := os.Stat(p.ToolHome(e.Name())); err == nil && st.IsDir() {
+			if st, err := os.Stat(p.LegacyToolHome(e.Name())); err == nil && st.IsDir() {
 				homes = append(homes, e.Name())
 			}
 		}
 	}
 	if len(homes) > 0 {
-		facts = append(facts, "sandbox homes for "+strings.Join(homes, ", "))
+		facts = append(facts, "shared sandbox homes for "+strings.Join(homes, ", ")+" (their logins are taken over; each project now gets its own home)")
 	}
 	if st, err := os.Stat(filepath.Join(p.Root, "home")); err == nil && st.IsDir() {
-		facts = append(facts, "the original's shared home/ (not used: each agent has its own home under tools/)")
+		facts = append(facts, "the original's shared home/ (not used: each agent has its own home per project)")
 	}
 	if entries, err := os.ReadDir(p.OpencodeDBs()); err == nil {
 		n := 0
@@ -1099,28 +1101,20 @@ func (s *setup) writeEnv() error {
 
 // ---- 5. host config and logins ---------------------------------------------
 
-// loginFiles are the files, relative to the home, in which an agent keeps
-// its login (reference/agents.md, "Credential files").
-func (s *setup) loginFiles(tool string) []string {
-	if t, ok := s.deps.Tools.Lookup(tool); ok {
-		return t.LoginFiles
-	}
-	return nil
-}
-
 // loginsToCopy lists the login files of tool that exist on the host and
-// not yet in its sandbox home.
+// not yet in its login store.
 func (s *setup) loginsToCopy(tool string) []string {
+	t, _ := s.deps.Tools.Lookup(tool)
 	var out []string
-	for _, rel := range s.loginFiles(tool) {
-		src := filepath.Join(s.deps.Home, rel)
+	for _, f := range loginFiles(t) {
+		src := filepath.Join(s.deps.Home, f.Rel)
 		if st, err := os.Stat(src); err != nil || !st.Mode().IsRegular() {
 			continue
 		}
-		if _, err := os.Lstat(filepath.Join(s.paths.ToolHome(tool), rel)); err == nil {
+		if logins.Has(s.paths.LoginStore(tool), f) {
 			continue
 		}
-		out = append(out, rel)
+		out = append(out, f.Rel)
 	}
 	return out
 }
@@ -1148,7 +1142,7 @@ func (s *setup) stepHostConfig() error {
 					shown = append(shown, "~/"+rel+mark)
 				}
 				desc := map[string]string{
-					"off":        "its own home in " + s.tilde(s.paths.ToolHome(name)) + "; nothing of yours is shared (safest)",
+					"off":        "its own home in each project (" + s.tilde(s.paths.ProjectsDir()) + "/<project>/homes/" + name + "); nothing of yours is shared (safest)",
 					"read-only":  "the agent can read every credential and token kept in these files",
 					"read-write": "the agent can also plant hooks or plugins that run on your machine the next time you use " + name + " outside the sandbox",
 				}
@@ -1172,7 +1166,7 @@ func (s *setup) stepHostConfig() error {
 		for _, f := range files {
 			shown = append(shown, "~/"+f)
 		}
-		yes, err := s.ask.Confirm(fmt.Sprintf("Copy your %s login (%s) into its sandbox home once, so you need not log in again?", name, strings.Join(shown, ", ")), false)
+		yes, err := s.ask.Confirm(fmt.Sprintf("Copy your %s login (%s) for its sandboxes (every project), so you need not log in again?", name, strings.Join(shown, ", ")), false)
 		if err != nil {
 			return err
 		}
@@ -1266,12 +1260,29 @@ func (s *setup) copyLogins() error {
 			s.note("logins", "%s: nothing to copy (no login file on this machine, or one is in the sandbox home already)", name)
 			continue
 		}
-		for _, rel := range files {
-			dst, err := copyNew(s.deps.Home, s.paths.ToolHome(name), rel)
+		t, _ := s.deps.Tools.Lookup(name)
+		store := s.paths.LoginStore(name)
+		storeRel, _ := filepath.Rel(s.paths.Root, store)
+		if err := hostfs.New(s.paths.Root).MkdirAll(storeRel, 0o700); err != nil {
+			return err
+		}
+		for _, f := range loginFiles(t) {
+			if !slices.Contains(files, f.Rel) {
+				continue
+			}
+			src := filepath.Join(s.deps.Home, f.Rel)
+			data, err := os.ReadFile(src)
+			if err != nil {
+				return fmt.Errorf("read %s: %w", src, err)
+			}
+			wrote, err := logins.Import(store, f, data)
 			if err != nil {
 				return err
 			}
-			s.note("logins", "copied ~/%s to %s", rel, s.tilde(dst))
+			if !wrote {
+				continue
+			}
+			s.note("logins", "copied ~/%s to %s, shared by %s in every project", f.Rel, s.tilde(filepath.Join(store, f.Rel)), name)
 		}
 	}
 	return nil
@@ -1284,58 +1295,6 @@ func sortedBoolKeys(m map[string]bool) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-// copyNew copies the file rel under the home into the same place under
-// base (a sandbox home): mode 0600, folders 0700. It fails rather than
-// overwrite a file, and rather than follow a symlink on the way: the
-// sandbox home is the agent's to write, so a link there could aim the
-// copy anywhere on the host.
-func copyNew(home, base, rel string) (string, error) {
-	src := filepath.Join(home, rel)
-	data, err := os.ReadFile(src)
-	if err != nil {
-		return "", fmt.Errorf("read %s: %w", src, err)
-	}
-	dir := base
-	if err := os.MkdirAll(filepath.Dir(base), 0o700); err != nil {
-		return "", fmt.Errorf("create %s: %w", filepath.Dir(base), err)
-	}
-	parts := strings.Split(filepath.Dir(filepath.Clean(rel)), string(filepath.Separator))
-	if parts[0] == "." {
-		parts = nil
-	}
-	for i := -1; i < len(parts); i++ {
-		if i >= 0 {
-			dir = filepath.Join(dir, parts[i])
-		}
-		st, err := os.Lstat(dir)
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-			if err := os.Mkdir(dir, 0o700); err != nil {
-				return "", fmt.Errorf("create %s: %w", dir, err)
-			}
-		case err != nil:
-			return "", err
-		case !st.IsDir():
-			return "", fmt.Errorf("refusing to copy into %s: it is not a plain folder (a symlink?)", dir)
-		}
-	}
-	dst := filepath.Join(base, rel)
-	f, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o600)
-	if err != nil {
-		return "", fmt.Errorf("copy to %s: %w", dst, err)
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		os.Remove(dst)
-		return "", fmt.Errorf("copy to %s: %w", dst, err)
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(dst)
-		return "", fmt.Errorf("copy to %s: %w", dst, err)
-	}
-	return dst, nil
 }
 
 // ---- 6. aliases -----------------------------------------------------------

@@ -39,17 +39,50 @@ func (p Paths) LegacyWorkspaces() string { return filepath.Join(p.Root, "workspa
 func (p Paths) EnvFile() string          { return filepath.Join(p.Root, "env") }
 func (p Paths) LockFile() string         { return filepath.Join(p.Root, ".config.lock") }
 func (p Paths) ToolsDir() string         { return filepath.Join(p.Root, "tools") }
-func (p Paths) ToolHome(tool string) string {
+
+// LegacyToolHome is the one home per tool that the original (and earlier
+// versions) shared between all projects; it is only read, to seed the
+// login store.
+func (p Paths) LegacyToolHome(tool string) string {
 	return filepath.Join(p.Root, "tools", tool, "home")
+}
+
+// LoginStore holds a tool's login files (tools.Tool.Logins), shared by
+// the tool's homes in every project and synced by the host.
+func (p Paths) LoginStore(tool string) string {
+	return filepath.Join(p.Root, "tools", tool, "login")
+}
+
+// ProjectsDir holds the state of each project folder, by project key.
+func (p Paths) ProjectsDir() string { return filepath.Join(p.Root, "projects") }
+
+// ProjectState is one project folder's state: its record, the agents'
+// homes in it, its session registry.
+func (p Paths) ProjectState(key string) string { return filepath.Join(p.Root, "projects", key) }
+
+// ProjectHome is a tool's home for one project, mounted at /home/agent.
+func (p Paths) ProjectHome(key, tool string) string {
+	return filepath.Join(p.Root, "projects", key, "homes", tool)
 }
 func (p Paths) SharedGit() string   { return filepath.Join(p.Root, "shared", "git") }
 func (p Paths) OpencodeDBs() string { return filepath.Join(p.Root, "opencode-dbs") }
 func (p Paths) ProjectDB(tool, project string) string {
+	return filepath.Join(p.DBRoot(tool), project)
+}
+
+// DBRoot holds a tool's per-project database folders: opencode-dbs (the
+// original's location, so migrated users keep their data) or <tool>-dbs.
+func (p Paths) DBRoot(tool string) string {
 	if tool == "opencode" {
-		// The original's location, so migrated users keep their data.
-		return filepath.Join(p.Root, "opencode-dbs", project)
+		return filepath.Join(p.Root, "opencode-dbs")
 	}
-	return filepath.Join(p.Root, tool+"-dbs", project)
+	return filepath.Join(p.Root, tool+"-dbs")
+}
+
+// DBOwner records which project folder owns a database folder: it lies
+// next to the folders (in .owners), never inside the mounted one.
+func (p Paths) DBOwner(tool, project string) string {
+	return filepath.Join(p.DBRoot(tool), ".owners", project)
 }
 func (p Paths) Cache() string { return filepath.Join(p.Root, "cache") }
 func (p Paths) Logs() string  { return filepath.Join(p.Root, "logs") }

@@ -60,6 +60,9 @@ type Settings struct {
 	Memory      string `json:"memory,omitempty"`
 	CPUs        string `json:"cpus,omitempty"`
 	PortBind    string `json:"portBind,omitempty"`
+	TmpSize     string `json:"tmpSize,omitempty"`
+	CPUShares   *int64 `json:"cpuShares,omitempty"`
+	Seccomp     string `json:"seccomp,omitempty"`
 }
 
 // Image records how the sandbox image was built, so that a rebuild with

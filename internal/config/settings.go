@@ -17,6 +17,12 @@ const (
 	DefaultPidsLimit   = 1024
 	DefaultMemory      = "8g"
 	DefaultPortBind    = "localhost"
+	// DefaultCPUShares is below docker's 1024, so that a busy sandbox
+	// yields the CPU to the rest of the machine.
+	DefaultCPUShares = 512
+	// DefaultSeccomp is ai-sandbox's profile: docker's default minus
+	// ptrace and process_vm_* (see internal/seccomp).
+	DefaultSeccomp = "ai-sandbox"
 )
 
 // Resolved are the scalar settings after precedence:
@@ -28,6 +34,11 @@ type Resolved struct {
 	Memory      string // "" = no limit
 	CPUs        string // "" = no limit
 	PortBind    string // "localhost" or "all"
+	// TmpSize is the size of /tmp and of /var/tmp each, in docker's
+	// notation ("" = a quarter of Memory, 1g when memory is unlimited).
+	TmpSize   string
+	CPUShares int64  // relative CPU weight (docker's default is 1024)
+	Seccomp   string // "ai-sandbox" (our profile) or "docker" (the engine's default)
 	// Source says where each setting came from: flag, env, file or default.
 	Source map[string]string
 }
@@ -56,6 +67,14 @@ func settingsTable() []setting {
 		{"memory", "AI_SANDBOX_MEMORY", str(func(s Settings) string { return s.Memory }), DefaultMemory},
 		{"cpus", "AI_SANDBOX_CPUS", str(func(s Settings) string { return s.CPUs }), ""},
 		{"port-bind", "AI_SANDBOX_PORT_BIND", str(func(s Settings) string { return s.PortBind }), DefaultPortBind},
+		{"tmp-size", "AI_SANDBOX_TMP_SIZE", str(func(s Settings) string { return s.TmpSize }), ""},
+		{"cpu-shares", "AI_SANDBOX_CPU_SHARES", func(s Settings) (any, bool) {
+			if s.CPUShares == nil {
+				return nil, false
+			}
+			return strconv.FormatInt(*s.CPUShares, 10), true
+		}, strconv.Itoa(DefaultCPUShares)},
+		{"seccomp", "AI_SANDBOX_SECCOMP", str(func(s Settings) string { return s.Seccomp }), DefaultSeccomp},
 	}
 }
 
@@ -142,7 +161,56 @@ func Resolve(file Settings, getenv func(string) string, flags *pflag.FlagSet) (R
 	default:
 		return r, fmt.Errorf("port-bind %q (from %s): expected localhost or all", pb, src["port-bind"])
 	}
+	switch t := strings.ToLower(strings.TrimSpace(v.GetString("tmp-size"))); t {
+	case "", "auto":
+		r.TmpSize = autoTmpSize(r.Memory)
+	default:
+		if n, ok := memoryBytes(t); !ok || n == 0 {
+			return r, fmt.Errorf("tmp-size %q (from %s): expected a size such as 1g or 512m", t, src["tmp-size"])
+		}
+		r.TmpSize = t
+	}
+	cs, err := strconv.ParseInt(v.GetString("cpu-shares"), 10, 64)
+	if err != nil || cs < 2 || cs > 262144 {
+		return r, fmt.Errorf("cpu-shares %q (from %s): expected a number from 2 to 262144 (docker's default is 1024)", v.GetString("cpu-shares"), src["cpu-shares"])
+	}
+	r.CPUShares = cs
+	switch sc := strings.ToLower(v.GetString("seccomp")); sc {
+	case "ai-sandbox", "docker":
+		r.Seccomp = sc
+	default:
+		return r, fmt.Errorf("seccomp %q (from %s): expected ai-sandbox (docker's default profile without ptrace) or docker (the engine's default, for debugging)", sc, src["seccomp"])
+	}
 	return r, nil
+}
+
+// autoTmpSize is the default size of /tmp and /var/tmp: a quarter of the
+// memory limit (both together stay under half of it, so that filling them
+// cannot starve the sandbox), 1g when memory is unlimited.
+func autoTmpSize(memory string) string {
+	n, ok := memoryBytes(memory)
+	if !ok {
+		return "1g"
+	}
+	return strconv.FormatUint(n/4/(1<<20), 10) + "m"
+}
+
+// memoryBytes parses a docker size (8g, 512m, 1024k, 1048576b or a bare
+// number of bytes).
+func memoryBytes(m string) (uint64, bool) {
+	if !validMemory(m) {
+		return 0, false
+	}
+	mult := map[byte]uint64{'b': 1, 'k': 1 << 10, 'm': 1 << 20, 'g': 1 << 30}
+	unit := m[len(m)-1]
+	num := m
+	if f, ok := mult[unit]; ok {
+		num = m[:len(m)-1]
+		n, err := strconv.ParseUint(num, 10, 64)
+		return n * f, err == nil
+	}
+	n, err := strconv.ParseUint(num, 10, 64)
+	return n, err == nil
 }
 
 // normalizeDuration accepts a bare number as seconds.

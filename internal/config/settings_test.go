@@ -37,7 +37,7 @@ func settingFlags(t *testing.T, set map[string]string) *pflag.FlagSet {
 func int64p(v int64) *int64 { return &v }
 
 func TestSettingKeysAndEnv(t *testing.T) {
-	want := []string{"image", "idle-timeout", "pids-limit", "memory", "cpus", "port-bind"}
+	want := []string{"image", "idle-timeout", "pids-limit", "memory", "cpus", "port-bind", "tmp-size", "cpu-shares", "seccomp"}
 	if diff := cmp.Diff(want, config.SettingKeys()); diff != "" {
 		t.Errorf("keys (-want +got):\n%s", diff)
 	}
@@ -60,8 +60,10 @@ func TestResolveDefaults(t *testing.T) {
 	want := config.Resolved{
 		Image: config.DefaultImage, IdleTimeout: config.DefaultIdleTimeout, PidsLimit: config.DefaultPidsLimit,
 		Memory: config.DefaultMemory, CPUs: "", PortBind: "localhost",
+		TmpSize: "2048m", CPUShares: config.DefaultCPUShares, Seccomp: "ai-sandbox",
 		Source: map[string]string{"image": "default", "idle-timeout": "default", "pids-limit": "default",
-			"memory": "default", "cpus": "default", "port-bind": "default"},
+			"memory": "default", "cpus": "default", "port-bind": "default",
+			"tmp-size": "default", "cpu-shares": "default", "seccomp": "default"},
 	}
 	if diff := cmp.Diff(want, r); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
@@ -213,6 +215,11 @@ func TestResolveAcceptedValues(t *testing.T) {
 		{"AI_SANDBOX_MEMORY", "1073741824", func(r config.Resolved) bool { return r.Memory == "1073741824" }},
 		{"AI_SANDBOX_CPUS", "1.5", func(r config.Resolved) bool { return r.CPUs == "1.5" }},
 		{"AI_SANDBOX_IMAGE", "registry.local/sandbox:v1", func(r config.Resolved) bool { return r.Image == "registry.local/sandbox:v1" }},
+		{"AI_SANDBOX_MEMORY", "1g", func(r config.Resolved) bool { return r.TmpSize == "256m" }},
+		{"AI_SANDBOX_MEMORY", "none", func(r config.Resolved) bool { return r.TmpSize == "1g" }},
+		{"AI_SANDBOX_TMP_SIZE", "3G", func(r config.Resolved) bool { return r.TmpSize == "3g" }},
+		{"AI_SANDBOX_CPU_SHARES", "1024", func(r config.Resolved) bool { return r.CPUShares == 1024 }},
+		{"AI_SANDBOX_SECCOMP", "docker", func(r config.Resolved) bool { return r.Seccomp == "docker" }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.env+"="+tt.value, func(t *testing.T) {
@@ -248,6 +255,10 @@ func TestResolveRejectsBadValues(t *testing.T) {
 		{"cpus not a number", config.Settings{}, map[string]string{"AI_SANDBOX_CPUS": "two"}, nil, []string{"cpus", `"two"`}},
 		{"port-bind unknown", config.Settings{}, map[string]string{"PORT_BIND": "public"}, nil, []string{"port-bind", `"public"`, "from env"}},
 		{"port-bind unknown in file", config.Settings{PortBind: "10.0.0.1"}, nil, nil, []string{"port-bind", "from file"}},
+		{"tmp-size zero", config.Settings{TmpSize: "0"}, nil, nil, []string{"tmp-size", `"0"`, "from file"}},
+		{"tmp-size not a size", config.Settings{}, map[string]string{"AI_SANDBOX_TMP_SIZE": "big"}, nil, []string{"tmp-size", "from env"}},
+		{"cpu-shares too low", config.Settings{}, map[string]string{"AI_SANDBOX_CPU_SHARES": "1"}, nil, []string{"cpu-shares", "1024"}},
+		{"seccomp unconfined is not offered", config.Settings{Seccomp: "unconfined"}, nil, nil, []string{"seccomp", `"unconfined"`, "from file"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -44,7 +44,9 @@ type RunSpec struct {
 	PidsLimit   int64  // 0 = docker's default
 	Memory      string // "" = unlimited
 	CPUs        string // "" = unlimited
+	CPUShares   int64  // 0 = docker's default (1024)
 	Init        bool
+	Health      *Health
 
 	Tmpfs    []Tmpfs
 	Mounts   []Mount
@@ -56,6 +58,14 @@ type RunSpec struct {
 
 	Entrypoint []string // nil = the image's; set with --entrypoint first + args prepended to Cmd
 	Cmd        []string
+}
+
+// Health is a container health check.
+type Health struct {
+	Cmd      string // run by /bin/sh -c in the container
+	Interval string // e.g. "60s"
+	Timeout  string
+	Retries  int
 }
 
 // RunArgs renders `docker run -d --rm …` for spec.
@@ -84,7 +94,7 @@ func RunArgs(s RunSpec) []string {
 		a = append(a, "--cap-drop", c) // no capabilities at all
 	}
 	for _, o := range s.SecurityOpt {
-		a = append(a, "--security-opt", o) // no-new-privileges: setuid cannot raise privileges
+		a = append(a, "--security-opt", o) // no-new-privileges (setuid cannot raise privileges), the seccomp profile
 	}
 	if s.PidsLimit != 0 {
 		a = append(a, "--pids-limit", strconv.FormatInt(s.PidsLimit, 10)) // fork bombs stop here
@@ -95,8 +105,15 @@ func RunArgs(s RunSpec) []string {
 	if s.CPUs != "" {
 		a = append(a, "--cpus", s.CPUs)
 	}
+	if s.CPUShares != 0 {
+		a = append(a, "--cpu-shares", strconv.FormatInt(s.CPUShares, 10)) // a busy sandbox yields the CPU
+	}
 	if s.Init {
 		a = append(a, "--init") // reaps zombies, forwards signals
+	}
+	if h := s.Health; h != nil {
+		a = append(a, "--health-cmd", h.Cmd, // the keeper is alive
+			"--health-interval", h.Interval, "--health-timeout", h.Timeout, "--health-retries", strconv.Itoa(h.Retries))
 	}
 	for _, t := range s.Tmpfs {
 		a = append(a, "--tmpfs", t.Target+":"+t.Options) // writable scratch on a read-only root
@@ -219,9 +236,9 @@ func StopArgs(timeout int, names ...string) []string {
 	return append([]string{"stop", "--time", strconv.Itoa(timeout)}, names...)
 }
 
-// PsArgs lists containers carrying a label, as JSON lines.
-func PsArgs(filters ...string) []string {
-	a := []string{"ps", "--no-trunc", "--format", "{{json .}}"}
+// PsArgs lists running containers in a Go-template format, filtered.
+func PsArgs(format string, filters ...string) []string {
+	a := []string{"ps", "--no-trunc", "--format", format}
 	for _, f := range filters {
 		a = append(a, "--filter", f)
 	}

@@ -116,7 +116,7 @@ func WriteContext(dir string, s Spec, caFiles []string) error {
 const RuntimeCABundle = "/etc/ai-sandbox/ca-bundle.pem"
 
 // RuntimeCA is the run-time half of --ca-cert: the bundle written by
-// WriteCABundle, mounted read-only, and the variables that make node/npm,
+// CABundle, mounted read-only, and the variables that make node/npm,
 // Python (requests, pip, OpenSSL) and git trust it. bundle is a host
 // path; "" gives nothing. The env values are paths, never secrets.
 func RuntimeCA(bundle string) ([]docker.Mount, map[string]string) {
@@ -128,7 +128,7 @@ func RuntimeCA(bundle string) ([]docker.Mount, map[string]string) {
 		// Node adds these to its built-in roots.
 		"NODE_EXTRA_CA_CERTS": RuntimeCABundle,
 		// These replace the default store, which is why the bundle holds
-		// the public roots too (see WriteCABundle).
+		// the public roots too (see CABundle).
 		"SSL_CERT_FILE":      RuntimeCABundle,
 		"REQUESTS_CA_BUNDLE": RuntimeCABundle,
 		"GIT_SSL_CAINFO":     RuntimeCABundle,
@@ -145,11 +145,11 @@ var hostBundles = []string{
 	"/etc/ssl/cert.pem",
 }
 
-// WriteCABundle writes one PEM bundle to dst (mode 0644, atomically) for
-// RuntimeCA: the host's own system bundle, when one is found, followed by
-// the extra CA files. Variables such as SSL_CERT_FILE replace a program's
-// whole trust store, so the public roots must be in the file too.
-func WriteCABundle(dst string, caFiles []string) error {
+// CABundle is the PEM bundle for RuntimeCA: the host's own system bundle,
+// when one is found, followed by the extra CA files. Variables such as
+// SSL_CERT_FILE replace a program's whole trust store, so the public
+// roots must be in the file too.
+func CABundle(caFiles []string) ([]byte, error) {
 	var b bytes.Buffer
 	for _, h := range hostBundles {
 		if data, err := os.ReadFile(h); err == nil && bytes.Contains(data, []byte("BEGIN CERTIFICATE")) {
@@ -163,31 +163,12 @@ func WriteCABundle(dst string, caFiles []string) error {
 	for _, f := range caFiles {
 		data, err := ReadCACert(f)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		b.Write(data)
 		if !bytes.HasSuffix(data, []byte("\n")) {
 			b.WriteByte('\n')
 		}
 	}
-	if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(dst), ".ca-bundle-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b.Bytes()); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), dst)
+	return b.Bytes(), nil
 }

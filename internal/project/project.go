@@ -60,6 +60,16 @@ func Find(dir, stop string) Info {
 	return in
 }
 
+// Key names what belongs to one project folder, whatever its content
+// says: its sandbox containers and its state under ~/.ai-sandbox/projects.
+// It is the original's id for a folder without git ("path:" source), and
+// for any folder depends only on its canonical path, so two clones of one
+// repository, or a repository whose origin an agent rewrote, never share
+// a container or a home.
+func Key(dir string) string {
+	return ID(filepath.Base(dir), "path:"+dir)
+}
+
 // ID joins a readable name and the first 8 hex digits of sha256(source).
 func ID(name, source string) string {
 	sum := sha256.Sum256([]byte(source))

@@ -118,6 +118,55 @@ func (m *Manager) Inspect(ctx context.Context, name string) (State, error) {
 	return State{Exists: true, Status: f[0], Running: f[1] == "true", SpecHash: f[2]}, nil
 }
 
+// Container is a running sandbox, as listed by List.
+type Container struct {
+	Name, Tool, Project, Path, Owner string
+	Created                          time.Time
+}
+
+// listFormat reads each container's labels with docker's own template
+// function, so label values are never split on commas.
+const listFormat = `{{.Names}}	{{.Label "` + LabelTool + `"}}	{{.Label "` + LabelProject + `"}}	{{.Label "` +
+	LabelPath + `"}}	{{.Label "` + LabelOwner + `"}}	{{.CreatedAt}}`
+
+// List lists the running sandboxes that match the label filters
+// ("label=KEY=VALUE"), besides being sandboxes.
+func (m *Manager) List(ctx context.Context, filters ...string) ([]Container, error) {
+	res, err := m.output(ctx, docker.PsArgs(listFormat, append([]string{"label=" + LabelTool}, filters...)...))
+	if err != nil {
+		return nil, err
+	}
+	if res.ExitCode != 0 {
+		return nil, engineError("list the sandboxes", res)
+	}
+	var out []Container
+	for _, line := range strings.Split(strings.TrimSpace(string(res.Stdout)), "\n") {
+		f := strings.Split(line, "\t")
+		if len(f) < 6 {
+			continue
+		}
+		c := Container{Name: f[0], Tool: f[1], Project: f[2], Path: f[3], Owner: f[4]}
+		// "2026-11-29 08:00:00 +0000 UTC"
+		if t, err := time.Parse("2006-01-02 15:04:05 -0700 MST", f[5]); err == nil {
+			c.Created = t
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// Stop stops containers, giving their sessions a few seconds.
+func (m *Manager) Stop(ctx context.Context, names ...string) error {
+	res, err := m.output(ctx, docker.StopArgs(3, names...))
+	if err != nil {
+		return err
+	}
+	if res.ExitCode != 0 {
+		return engineError("stop "+strings.Join(names, " "), res)
+	}
+	return nil
+}
+
 // Sessions counts the sessions attached to a running container: the
 // processes whose parent is outside it, less docker's init.
 func (m *Manager) Sessions(ctx context.Context, name string) (int, error) {

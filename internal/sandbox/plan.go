@@ -2,7 +2,7 @@
 // what it looks like (a plan built from gathered facts by a pure
 // function), and bringing it up, attaching sessions to it and stopping it.
 //
-// One container per (tool, project), named ai-<tool>-<projectid>. PID 1 is
+// One container per (tool, project folder), named ai-<tool>-<project key>. PID 1 is
 // docker's init running a small keeper loop, never the agent; every
 // session, the first included, is a `docker exec`. The keeper ends the
 // container once no session has been attached for the idle grace period.
@@ -12,12 +12,15 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"io/fs"
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ai-sandbox/ai-sandbox/internal/docker"
+	"github.com/ai-sandbox/ai-sandbox/internal/hostfs"
 )
 
 // Label keys.
@@ -28,6 +31,9 @@ const (
 	LabelPath      = "ai-sandbox.path"
 	LabelSpecHash  = "ai-sandbox.spec-hash"
 	LabelIdle      = "ai-sandbox.idle-timeout"
+	// LabelOwner is the uid of the user who started the sandbox: ps and
+	// stop act on the caller's own.
+	LabelOwner = "ai-sandbox.owner"
 )
 
 // Paths inside the container.
@@ -41,33 +47,47 @@ const (
 // Facts are everything gathered before deciding: no I/O happens after.
 type Facts struct {
 	Tool      string // sandbox name: an agent's name, or "shell"
-	ProjectID string
+	ProjectID string // the original's project id (origin URL or path)
+	Key       string // the project folder's key (path only): names the container
 	Project   string // the folder mounted (git top-level or cwd), canonical
 	Workspace string // the whitelisted workspace containing it
 	Cwd       string // canonical current folder, inside Project
 	UID, GID  int
 	Image     string
 
-	// Host-side folders and files, already created by the gatherer.
-	Home   string // the tool's sandbox home
+	// State is ai-sandbox's state folder: the trusted root of every
+	// host path below, which the plan creates and checks without
+	// following links.
+	State  string
+	Home   string // the tool's home for this project
 	Passwd string // generated passwd file
 	Group  string // generated group file
 	DB     string // per-project database folder ("" = none)
 	DBEnv  string // variable naming the database file, e.g. OPENCODE_DB
 	DBFile string // file name inside DB
+	// Seccomp is the seccomp profile file ("" = the engine's default)
+	// and SeccompProfile its content.
+	Seccomp        string
+	SeccompProfile []byte
 
-	// ReadOnlyInProject are existing paths inside the project that the
-	// sandbox must not change (.git/hooks, .git/config).
-	ReadOnlyInProject []string
+	// Protect are the mounts that keep the project's git metadata from
+	// being turned against the host (gitguard).
+	Protect []docker.Mount
 	// ExtraMounts are explicit mounts asked for by the user.
 	ExtraMounts []docker.Mount
 	// HostConfig are opt-in shares of the host's own config for the tool.
 	HostConfig []docker.Mount
+	// HostOps are host changes and checks decided while gathering (git
+	// metadata, login files, skills, the CA bundle, owner records); the
+	// plan adds its own around them.
+	HostOps []hostfs.Op
 
 	IdleTimeout time.Duration
 	PidsLimit   int64
 	Memory      string
 	CPUs        string
+	CPUShares   int64
+	TmpSize     string // size of /tmp and of /var/tmp
 	PortBind    string // "localhost" or "all"
 	Ports       []int
 	Networks    []string
@@ -87,9 +107,12 @@ type Facts struct {
 	SessionID   string
 }
 
-// Plan is what will be run.
+// Plan is what will be done: the host changes, the container, the session.
 type Plan struct {
-	Name     string
+	Name string
+	// Host are the host-side changes and checks, applied in order before
+	// the container starts (hostfs.Apply); --print shows them instead.
+	Host     []hostfs.Op
 	Run      docker.RunSpec
 	Exec     docker.ExecSpec // the session behind the Guard, as a launch runs it
 	Cmd      []string        // the session's own command
@@ -103,23 +126,25 @@ type Plan struct {
 	rows, cols int
 }
 
-// ContainerName is ai-<tool>-<projectid>.
-func ContainerName(tool, projectID string) string {
-	return "ai-" + tool + "-" + projectID
+// ContainerName is ai-<tool>-<project key>.
+func ContainerName(tool, key string) string {
+	return "ai-" + tool + "-" + key
 }
 
-// NewPlan decides the container and the session from facts. It is pure.
+// The health check: cheap, and not counted as a session by the keeper.
+var health = docker.Health{Cmd: HealthCmd, Interval: "60s", Timeout: "10s", Retries: 3}
+
+// NewPlan decides the host changes, the container and the session from
+// facts. It is pure.
 func NewPlan(f Facts) Plan {
-	name := ContainerName(f.Tool, f.ProjectID)
+	name := ContainerName(f.Tool, f.Key)
 	mounts := []docker.Mount{
 		{Source: f.Project, Target: f.Project},                    // the project, at the same path
-		{Source: f.Home, Target: AgentHome},                       // the tool's own persistent home
+		{Source: f.Home, Target: AgentHome},                       // the tool's home for this project
 		{Source: f.Passwd, Target: "/etc/passwd", ReadOnly: true}, // any uid gets a name
 		{Source: f.Group, Target: "/etc/group", ReadOnly: true},
 	}
-	for _, p := range f.ReadOnlyInProject {
-		mounts = append(mounts, docker.Mount{Source: p, Target: p, ReadOnly: true})
-	}
+	mounts = append(mounts, f.Protect...)
 	env := map[string]string{
 		"HOME":               AgentHome,
 		"USER":               "agent",
@@ -156,6 +181,14 @@ func NewPlan(f Facts) Plan {
 		network = f.Networks[0]
 		extra = append(extra, f.Networks[1:]...)
 	}
+	secOpt := []string{"no-new-privileges"}
+	if f.Seccomp != "" {
+		secOpt = append(secOpt, "seccomp="+f.Seccomp)
+	}
+	tmp := "rw,nosuid,nodev,exec,mode=1777"
+	if f.TmpSize != "" {
+		tmp += ",size=" + f.TmpSize
+	}
 
 	run := docker.RunSpec{
 		Name:        name,
@@ -163,16 +196,19 @@ func NewPlan(f Facts) Plan {
 		User:        strconv.Itoa(f.UID) + ":" + strconv.Itoa(f.GID),
 		ReadOnly:    true,
 		CapDrop:     []string{"ALL"},
-		SecurityOpt: []string{"no-new-privileges"},
+		SecurityOpt: secOpt,
 		PidsLimit:   f.PidsLimit,
 		Memory:      f.Memory,
 		CPUs:        f.CPUs,
+		CPUShares:   f.CPUShares,
 		Init:        true,
+		Health:      &health,
 		Tmpfs: []docker.Tmpfs{
-			{Target: "/tmp", Options: "rw,nosuid,nodev,exec,mode=1777"},
-			{Target: "/var/tmp", Options: "rw,nosuid,nodev,exec,mode=1777"},
-			// The user's own /run, as a login would have.
-			{Target: "/run", Options: "rw,nosuid,nodev,noexec,mode=0755,uid=" + strconv.Itoa(f.UID) + ",gid=" + strconv.Itoa(f.GID)},
+			{Target: "/tmp", Options: tmp},
+			{Target: "/var/tmp", Options: tmp},
+			// The user's own /run, as a login would have; small: it holds
+			// only the keeper's files.
+			{Target: "/run", Options: "rw,nosuid,nodev,noexec,size=16m,mode=0755,uid=" + strconv.Itoa(f.UID) + ",gid=" + strconv.Itoa(f.GID)},
 		},
 		Mounts:     mounts,
 		Env:        env,
@@ -191,6 +227,7 @@ func NewPlan(f Facts) Plan {
 		LabelPath:      f.Project,
 		LabelSpecHash:  hash,
 		LabelIdle:      f.IdleTimeout.String(),
+		LabelOwner:     strconv.Itoa(f.UID),
 	}
 
 	execEnv := map[string]string{}
@@ -208,11 +245,66 @@ func NewPlan(f Facts) Plan {
 		Env:         execEnv,
 		PassEnv:     f.SecretNames,
 	}
-	p := Plan{Name: name, Run: run, Cmd: f.Cmd, SpecHash: hash, ExtraNetworks: extra,
+	p := Plan{Name: name, Host: hostOps(f), Run: run, Cmd: f.Cmd, SpecHash: hash, ExtraNetworks: extra,
 		SessionID: f.SessionID, rows: f.Rows, cols: f.Cols}
 	p.Exec = exec
 	p.Exec = p.session(hash, f.TTY, !f.TTY)
 	return p
+}
+
+// hostOps are the host changes of a launch, in order: the folders and
+// files under the state folder, what the gatherer decided (git metadata
+// and its mount checks, logins, skills, the CA bundle, …), then a check
+// of the plan's own mount sources: docker follows symbolic links when it
+// binds, so none may be on the way below the state folder or the project.
+func hostOps(f Facts) []hostfs.Op {
+	var ops []hostfs.Op
+	add := func(kind hostfs.OpKind, path string, data []byte, perm fs.FileMode) {
+		if rel, ok := below(f.State, path); ok {
+			ops = append(ops, hostfs.Op{Kind: kind, Root: f.State, Rel: rel, Data: data, Perm: perm})
+		}
+	}
+	add(hostfs.MkdirAll, f.Home, nil, 0o700)
+	if f.DB != "" {
+		add(hostfs.MkdirAll, f.DB, nil, 0o700)
+	}
+	add(hostfs.MkdirAll, filepath.Dir(f.Passwd), nil, 0o700)
+	passwd, group := PasswdFor(f.UID, f.GID)
+	add(hostfs.Write, f.Passwd, []byte(passwd), 0o644)
+	add(hostfs.Write, f.Group, []byte(group), 0o644)
+	if f.Seccomp != "" {
+		add(hostfs.MkdirAll, filepath.Dir(f.Seccomp), nil, 0o700)
+		add(hostfs.Write, f.Seccomp, f.SeccompProfile, 0o644)
+	}
+	ops = append(ops, f.HostOps...)
+	ops = append(ops, hostfs.Op{Kind: hostfs.CheckDir, Root: f.Project})
+	add(hostfs.CheckDir, f.Home, nil, 0)
+	add(hostfs.CheckFile, f.Passwd, nil, 0)
+	add(hostfs.CheckFile, f.Group, nil, 0)
+	if f.DB != "" {
+		add(hostfs.CheckDir, f.DB, nil, 0)
+	}
+	return ops
+}
+
+// inside reports whether path is dir or below it.
+func inside(path, dir string) bool {
+	return dir != "" && (path == dir || strings.HasPrefix(path, dir+string(filepath.Separator)))
+}
+
+// below returns path relative to dir, when it lies there.
+func below(dir, path string) (string, bool) {
+	if !inside(path, dir) {
+		return "", false
+	}
+	rel, err := filepath.Rel(dir, path)
+	if err != nil {
+		return "", false
+	}
+	if rel == "." {
+		rel = ""
+	}
+	return rel, true
 }
 
 // session is the session's docker exec behind the Guard: spec is the spec

@@ -11,17 +11,20 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ai-sandbox/ai-sandbox/internal/docker"
+	"github.com/ai-sandbox/ai-sandbox/internal/hostfs"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
 
 func baseFacts() Facts {
 	return Facts{
-		Tool: "shell", ProjectID: "app-1a2b3c4d", Project: "/home/u/code/app", Workspace: "/home/u/code",
+		Tool: "shell", ProjectID: "app-1a2b3c4d", Key: "app-5e6f7a8b", Project: "/home/u/code/app", Workspace: "/home/u/code",
 		Cwd: "/home/u/code/app/sub", UID: 1000, GID: 1000, Image: "ai-sandbox:latest",
-		Home: "/home/u/.ai-sandbox/tools/shell/home", Passwd: "/home/u/.ai-sandbox/cache/passwd/1000-1000/passwd",
-		Group:       "/home/u/.ai-sandbox/cache/passwd/1000-1000/group",
-		IdleTimeout: 5 * time.Minute, PidsLimit: 1024, Memory: "8g", PortBind: "localhost",
+		State: "/home/u/.ai-sandbox", Home: "/home/u/.ai-sandbox/projects/app-5e6f7a8b/homes/shell",
+		Passwd:  "/home/u/.ai-sandbox/cache/passwd/1000-1000/passwd",
+		Group:   "/home/u/.ai-sandbox/cache/passwd/1000-1000/group",
+		Seccomp: "/home/u/.ai-sandbox/cache/seccomp-993269831390.json", SeccompProfile: []byte("{}\n"),
+		IdleTimeout: 5 * time.Minute, PidsLimit: 1024, Memory: "8g", CPUShares: 512, TmpSize: "2048m", PortBind: "localhost",
 		Cmd: []string{"true"}, Interactive: true, SessionID: "0011223344556677",
 	}
 }
@@ -44,7 +47,12 @@ func golden(t *testing.T, name string, got string) {
 }
 
 func render(p Plan) string {
-	return strings.Join(append([]string{"docker"}, docker.RunArgs(p.Run)...), "\n") + "\n\n" +
+	var host []string
+	for _, o := range p.Host {
+		host = append(host, "# host: "+o.String())
+	}
+	return strings.Join(host, "\n") + "\n\n" +
+		strings.Join(append([]string{"docker"}, docker.RunArgs(p.Run)...), "\n") + "\n\n" +
 		strings.Join(append([]string{"docker"}, docker.ExecArgs(p.Exec)...), "\n") + "\n"
 }
 
@@ -53,9 +61,10 @@ func TestPlanGolden(t *testing.T) {
 		"shell-minimal": func(f *Facts) {},
 		"opencode-full": func(f *Facts) {
 			f.Tool, f.ProjectID = "opencode", "app-1a2b3c4d"
-			f.Home = "/home/u/.ai-sandbox/tools/opencode/home"
+			f.Home = "/home/u/.ai-sandbox/projects/app-5e6f7a8b/homes/opencode"
 			f.DB, f.DBEnv, f.DBFile = "/home/u/.ai-sandbox/opencode-dbs/app-1a2b3c4d", "OPENCODE_DB", "opencode.db"
-			f.ReadOnlyInProject = []string{"/home/u/code/app/.git/hooks", "/home/u/code/app/.git/config"}
+			f.Protect = []docker.Mount{{Source: "/home/u/code/app/.git", Target: "/home/u/code/app/.git"},
+				{Source: "/home/u/code/app/.git/hooks", Target: "/home/u/code/app/.git/hooks", ReadOnly: true}}
 			f.Ports = []int{4096, 3000}
 			f.Networks = []string{"db", "cache"}
 			f.Cmd = []string{"opencode", "-s", "abc"}
@@ -73,6 +82,7 @@ func TestPlanGolden(t *testing.T) {
 			f.PidsLimit = -1
 			f.IdleTimeout = 0
 			f.Interactive = false
+			f.Seccomp = ""
 		},
 	}
 	for name, mod := range cases {
@@ -93,8 +103,22 @@ func TestPlanHardening(t *testing.T) {
 	if diff := cmp.Diff([]string{"ALL"}, r.CapDrop); diff != "" {
 		t.Errorf("cap-drop: %s", diff)
 	}
-	if diff := cmp.Diff([]string{"no-new-privileges"}, r.SecurityOpt); diff != "" {
+	if diff := cmp.Diff([]string{"no-new-privileges", "seccomp=/home/u/.ai-sandbox/cache/seccomp-993269831390.json"}, r.SecurityOpt); diff != "" {
 		t.Errorf("security-opt: %s", diff)
+	}
+	if r.CPUShares != 512 || r.Health == nil || !strings.HasPrefix(r.Health.Cmd, HealthMarker) {
+		t.Errorf("cpu-shares %d, health %+v", r.CPUShares, r.Health)
+	}
+	for _, tm := range r.Tmpfs {
+		if !strings.Contains(tm.Options, ",size=") {
+			t.Errorf("tmpfs %s has no size: %s", tm.Target, tm.Options)
+		}
+	}
+	if r.Labels[LabelOwner] != "1000" {
+		t.Errorf("owner label %q", r.Labels[LabelOwner])
+	}
+	if p.Name != "ai-shell-app-5e6f7a8b" {
+		t.Errorf("the container is named by the project key: %s", p.Name)
 	}
 	if len(r.Ports) != 0 {
 		t.Errorf("ports published by default: %v", r.Ports)
@@ -106,6 +130,38 @@ func TestPlanHardening(t *testing.T) {
 	}
 	if r.Labels[LabelTool] != "shell" || r.Labels[LabelProject] != "app-1a2b3c4d" || r.Labels[LabelSpecHash] != p.SpecHash {
 		t.Errorf("labels %v", r.Labels)
+	}
+}
+
+// Every mount source below the state folder or the project is checked
+// for symbolic links before docker binds it, after what creates it.
+func TestPlanHostChecksEveryMountSource(t *testing.T) {
+	f := baseFacts()
+	f.Tool = "opencode"
+	f.DB, f.DBEnv, f.DBFile = "/home/u/.ai-sandbox/opencode-dbs/app-1a2b3c4d", "OPENCODE_DB", "opencode.db"
+	p := NewPlan(f)
+	checked := map[string]int{}
+	made := map[string]int{}
+	for i, o := range p.Host {
+		switch o.Kind {
+		case hostfs.CheckDir, hostfs.CheckFile:
+			checked[o.Path()] = i
+		case hostfs.MkdirAll, hostfs.Write:
+			made[o.Path()] = i
+		}
+	}
+	for _, m := range p.Run.Mounts {
+		i, ok := checked[m.Source]
+		if !ok {
+			t.Errorf("mount source %s is not checked", m.Source)
+			continue
+		}
+		if j, ok := made[m.Source]; ok && j > i {
+			t.Errorf("%s is checked before it is made", m.Source)
+		}
+	}
+	if _, ok := made[f.Seccomp]; !ok {
+		t.Errorf("the seccomp profile is not written")
 	}
 }
 

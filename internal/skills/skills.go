@@ -1,6 +1,6 @@
 // Package skills holds the skills bundled with ai-sandbox (SKILL.md
-// folders written for it) and copies them into an agent's sandbox home on
-// first run. An installed skill is never overwritten: a newer bundled one is
+// folders written for it) and installs them into an agent's sandbox home
+// on its first run in a project. An installed skill is never overwritten: a newer bundled one is
 // only reported (Outdated), so a user's own edits survive.
 package skills
 
@@ -9,13 +9,13 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 
+	"github.com/ai-sandbox/ai-sandbox/internal/hostfs"
 	"github.com/ai-sandbox/ai-sandbox/internal/tools"
 )
 
@@ -59,64 +59,45 @@ func Dir(tool string) string {
 	return t.SkillsDir
 }
 
-// Install copies the bundled skills that are missing into the tool's
-// sandbox home (home is the folder mounted at /home/agent), each as
-// <skills dir>/<name>/SKILL.md with a version marker. A skill folder that
-// exists already is left alone, whatever it holds. It returns the names
-// it installed; a tool without a skills folder gets none.
-func Install(home, tool string) (installed []string, err error) {
+// Plan decides which bundled skills to install into the tool's sandbox
+// home (the folder mounted at /home/agent): each one whose SKILL.md is not
+// there yet, as <skills dir>/<name>/SKILL.md with a version marker. An
+// installed skill is left alone, whatever it holds; nothing is followed
+// through a symbolic link (the home is the agent's to write). It reads
+// only; the returned ops write. A tool without a skills folder gets none.
+func Plan(home, tool string) (ops []hostfs.Op, names []string, err error) {
 	dir := Dir(tool)
 	if dir == "" {
-		return nil, nil
+		return nil, nil, nil
 	}
+	root := hostfs.New(home)
 	for _, name := range Names() {
-		target := filepath.Join(home, filepath.FromSlash(dir), name)
-		if _, err := os.Lstat(target); err == nil {
+		rel := filepath.Join(filepath.FromSlash(dir), name)
+		if _, err := root.Lstat(filepath.Join(rel, "SKILL.md")); err == nil {
 			continue
 		} else if !errors.Is(err, fs.ErrNotExist) {
-			return installed, fmt.Errorf("skill %s: %w", name, err)
+			return nil, nil, fmt.Errorf("skill %s: %w", name, err)
 		}
 		body, err := Content(name)
 		if err != nil {
-			return installed, err
+			return nil, nil, err
 		}
-		if err := writeSkill(target, body); err != nil {
-			return installed, fmt.Errorf("skill %s: %w", name, err)
-		}
-		installed = append(installed, name)
+		ops = append(ops,
+			hostfs.Op{Kind: hostfs.MkdirAll, Root: home, Rel: rel, Perm: 0o755},
+			hostfs.Op{Kind: hostfs.Create, Root: home, Rel: filepath.Join(rel, "SKILL.md"), Data: body, Perm: 0o644},
+			hostfs.Op{Kind: hostfs.Create, Root: home, Rel: filepath.Join(rel, Marker), Data: []byte("version=" + strconv.Itoa(Version) + "\n"), Perm: 0o644})
+		names = append(names, name)
 	}
-	return installed, nil
+	return ops, names, nil
 }
 
-// writeSkill writes into a temporary folder first and renames it into
-// place, so that a crash never leaves a half-written skill that would
-// then be "present" and never completed.
-func writeSkill(target string, body []byte) error {
-	parent := filepath.Dir(target)
-	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.MkdirTemp(parent, ".skill-*")
+// Install plans and applies the installation at once.
+func Install(home, tool string) ([]string, error) {
+	ops, names, err := Plan(home, tool)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer os.RemoveAll(tmp)
-	if err := os.Chmod(tmp, 0o755); err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(tmp, "SKILL.md"), body, 0o644); err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(tmp, Marker), []byte("version="+strconv.Itoa(Version)+"\n"), 0o644); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, target); err != nil {
-		if _, statErr := os.Lstat(target); statErr == nil {
-			return nil // another run installed it meanwhile
-		}
-		return err
-	}
-	return nil
+	return names, hostfs.Apply(ops)
 }
 
 // Outdated lists installed bundled skills whose marker records an older
@@ -130,7 +111,7 @@ func Outdated(home, tool string) ([]string, error) {
 	}
 	var out []string
 	for _, name := range Names() {
-		data, err := os.ReadFile(filepath.Join(home, filepath.FromSlash(dir), name, Marker))
+		data, err := hostfs.New(home).ReadFile(filepath.Join(filepath.FromSlash(dir), name, Marker), 4096)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}

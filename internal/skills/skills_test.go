@@ -46,12 +46,19 @@ func TestInstallNeverOverwrites(t *testing.T) {
 	if b, _ := os.ReadFile(skill); string(b) != "mine" {
 		t.Error("an installed skill was overwritten")
 	}
-	// Leftover temporary folders are not left behind.
-	entries, _ := os.ReadDir(filepath.Dir(filepath.Dir(skill)))
-	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), ".skill-") {
-			t.Errorf("temporary folder left: %s", e.Name())
-		}
+}
+
+// A skills folder the agent replaced with a link to another folder of the
+// host is never written through.
+func TestInstallNeverFollowsALink(t *testing.T) {
+	home, other := t.TempDir(), t.TempDir()
+	os.MkdirAll(filepath.Join(home, ".config/opencode"), 0o755)
+	os.Symlink(other, filepath.Join(home, ".config/opencode/skills"))
+	if _, err := Install(home, "opencode"); err == nil {
+		t.Error("installed through a planted link")
+	}
+	if entries, _ := os.ReadDir(other); len(entries) != 0 {
+		t.Errorf("written into the link's target: %v", entries)
 	}
 }
 

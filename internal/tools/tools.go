@@ -92,9 +92,14 @@ type Tool struct {
 	// HostConfig are the agent's config and state folders under the
 	// host's home (relative to it), for opt-in sharing.
 	HostConfig []string
-	// LoginFiles are the agent's login files under the host's home
-	// (relative to it), which setup may copy once into the sandbox home.
+	// LoginFiles are the agent's login files under its home (relative to
+	// it): kept in a per-tool store and synced into the agent's home in
+	// every project, so that a user logs in once. Setup may import them
+	// from the host's home.
 	LoginFiles []string
+	// LoginKeys, for a login file that also holds other state, are the
+	// top-level JSON keys that are shared; the rest stays per project.
+	LoginKeys map[string][]string
 	// EnvKeys are the env-file keys the agent may use. Only these (plus
 	// what the user lists for the tool) reach its container.
 	EnvKeys []string
@@ -189,6 +194,10 @@ func all() []Tool {
 				Native{Package: "@anthropic-ai/claude-code-linux-{arch}", Path: "claude"}),
 			HostConfig: []string{".claude", ".claude.json"},
 			LoginFiles: []string{".claude/.credentials.json", ".claude.json"},
+			// ~/.claude.json also holds MCP servers and per-project state,
+			// which must not travel from one project to another.
+			LoginKeys: map[string][]string{".claude.json": {"oauthAccount", "userID", "hasCompletedOnboarding",
+				"lastOnboardingVersion", "primaryApiKey", "customApiKeyResponses"}},
 			EnvKeys: []string{"ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_OAUTH_TOKEN", "ANTHROPIC_BASE_URL",
 				"ANTHROPIC_MODEL", "CLAUDE_CODE_USE_BEDROCK", "CLAUDE_CODE_USE_VERTEX"},
 			SkillsDir: ".claude/skills",

@@ -1,0 +1,282 @@
+package cli
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/ai-sandbox/ai-sandbox/internal/config"
+	"github.com/ai-sandbox/ai-sandbox/internal/docker"
+	"github.com/ai-sandbox/ai-sandbox/internal/gitguard"
+	"github.com/ai-sandbox/ai-sandbox/internal/hostfs"
+	"github.com/ai-sandbox/ai-sandbox/internal/imagebuild"
+	"github.com/ai-sandbox/ai-sandbox/internal/logins"
+	"github.com/ai-sandbox/ai-sandbox/internal/project"
+	"github.com/ai-sandbox/ai-sandbox/internal/sandbox"
+	"github.com/ai-sandbox/ai-sandbox/internal/seccomp"
+	"github.com/ai-sandbox/ai-sandbox/internal/skills"
+	"github.com/ai-sandbox/ai-sandbox/internal/tools"
+	"github.com/ai-sandbox/ai-sandbox/internal/ui"
+	"github.com/ai-sandbox/ai-sandbox/internal/workspace"
+)
+
+// projectAt is the project a folder belongs to: the folder mounted (the
+// git top-level when it lies in the workspace, else the folder), the
+// workspace, the original's project id and the folder's key.
+type projectAt struct {
+	Dir       string
+	Workspace string
+	ID        string // the original's id (origin URL, git root or path)
+	Key       string // path only: names containers and per-project state
+}
+
+// findProject resolves the project of cwd (canonical) inside ws.
+func findProject(cwd, ws string) projectAt {
+	proj := project.Find(cwd, ws)
+	dir := cwd
+	if proj.TopLevel != "" && (proj.TopLevel == ws || workspace.Within(proj.TopLevel, ws)) {
+		dir = proj.TopLevel
+	}
+	return projectAt{Dir: dir, Workspace: ws, ID: proj.ID, Key: project.Key(dir)}
+}
+
+// projectRecord is kept in the project's state folder: the folder it
+// belongs to and its .git, so that a .git replaced between sessions is
+// noticed.
+type projectRecord struct {
+	Path     string `json:"path"`
+	GitInode uint64 `json:"gitInode,omitempty"`
+}
+
+const recordFile = "project.json"
+
+// readRecord reads a project's record ("" path when there is none).
+func readRecord(p config.Paths, key string) (projectRecord, error) {
+	var rec projectRecord
+	data, err := hostfs.New(p.Root).ReadFile(filepath.Join("projects", key, recordFile), 1<<16)
+	if errors.Is(err, fs.ErrNotExist) {
+		return rec, nil
+	}
+	if err != nil {
+		return rec, err
+	}
+	if err := json.Unmarshal(data, &rec); err != nil {
+		return rec, fmt.Errorf("%s: %w", filepath.Join(p.ProjectState(key), recordFile), err)
+	}
+	return rec, nil
+}
+
+// recordOps writes the project's record.
+func recordOps(p config.Paths, key string, rec projectRecord) []hostfs.Op {
+	data, _ := json.MarshalIndent(rec, "", "  ")
+	return []hostfs.Op{
+		{Kind: hostfs.MkdirAll, Root: p.Root, Rel: filepath.Join("projects", key), Perm: 0o700},
+		{Kind: hostfs.Write, Root: p.Root, Rel: filepath.Join("projects", key, recordFile), Data: append(data, '\n'), Perm: 0o600},
+	}
+}
+
+// gitFacts protects the project's git metadata and checks that its .git
+// is the one of the last session.
+func gitFacts(p config.Paths, proj projectAt) (gitguard.Guard, []hostfs.Op, error) {
+	g, err := gitguard.Protect(proj.Dir, p.Root)
+	var te *gitguard.TamperedError
+	if errors.As(err, &te) {
+		return g, nil, ui.WithHint(err, te.Hint())
+	}
+	if err != nil {
+		return g, nil, fmt.Errorf("inspect the git metadata of %s: %w", proj.Dir, err)
+	}
+	rec, err := readRecord(p, proj.Key)
+	if err != nil {
+		return g, nil, err
+	}
+	if rec.Path != "" && rec.Path != proj.Dir {
+		return g, nil, fmt.Errorf("the state folder %s belongs to %s, not to %s", p.ProjectState(proj.Key), rec.Path, proj.Dir)
+	}
+	if rec.GitInode != 0 && g.GitInode != 0 && rec.GitInode != g.GitInode {
+		gitPath := filepath.Join(proj.Dir, ".git")
+		return g, nil, ui.WithHint(fmt.Errorf("%s was replaced since the last sandbox session here; an agent may have made its own, which your git would obey on the host", gitPath),
+			"inspect it ('git -C "+docker.Quote([]string{proj.Dir})+" config --list --show-origin', 'ls -la "+docker.Quote([]string{gitPath})+"/hooks'); if you replaced it yourself, run 'ai-sandbox project rebind' here")
+	}
+	ops := append([]hostfs.Op{}, g.Ops...)
+	ops = append(ops, recordOps(p, proj.Key, projectRecord{Path: proj.Dir, GitInode: g.GitInode})...)
+	return g, ops, nil
+}
+
+// claimDB finds the per-project database folder of tool for the project:
+// opencode-dbs/<id> (the original's layout), owned by the folder that
+// first used it (its path is recorded in opencode-dbs/.owners/<id>). A
+// project folder never gets another folder's database: a second clone of
+// the same repository (or a folder whose origin an agent rewrote) gets
+// its own, <id>-<hash of its path>; a folder whose database belongs to a
+// path that is gone was probably moved, and is told how to rebind it.
+func claimDB(p config.Paths, tool string, proj projectAt) (dir string, ops []hostfs.Op, note string, err error) {
+	id := proj.ID
+	for try := 0; try < 2; try++ {
+		owner, err := readOwner(p, tool, id)
+		if err != nil {
+			return "", nil, "", err
+		}
+		switch {
+		case owner == proj.Dir:
+			return p.ProjectDB(tool, id), nil, note, nil
+		case owner == "":
+			data := []byte(proj.Dir + "\n")
+			ownerRel, _ := filepath.Rel(p.Root, p.DBOwner(tool, id))
+			ops = []hostfs.Op{
+				{Kind: hostfs.MkdirAll, Root: p.Root, Rel: filepath.Dir(ownerRel), Perm: 0o700},
+				{Kind: hostfs.Create, Root: p.Root, Rel: ownerRel, Data: data, Perm: 0o600},
+			}
+			return p.ProjectDB(tool, id), ops, note, nil
+		}
+		if _, err := os.Stat(owner); errors.Is(err, fs.ErrNotExist) && id == proj.ID {
+			return "", nil, "", ui.WithHint(
+				fmt.Errorf("the %s database of this project (%s) belongs to %s, which no longer exists", tool, p.ProjectDB(tool, id), owner),
+				"if you moved the project here, run 'ai-sandbox project rebind' in it to take its data along")
+		}
+		note = fmt.Sprintf("%s uses the %s database %s already; this folder gets its own", owner, tool, p.ProjectDB(tool, id))
+		id = proj.ID + "-" + pathHash(proj.Dir)
+	}
+	return "", nil, "", fmt.Errorf("the %s database folder %s belongs to another folder", tool, p.ProjectDB(tool, id))
+}
+
+// readOwner returns the folder recorded as the owner of a database
+// folder ("" when none is).
+func readOwner(p config.Paths, tool, id string) (string, error) {
+	rel, _ := filepath.Rel(p.Root, p.DBOwner(tool, id))
+	data, err := hostfs.New(p.Root).ReadFile(rel, 1<<16)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return string(trimNewline(data)), nil
+}
+
+func trimNewline(b []byte) []byte {
+	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == '\r') {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+func pathHash(dir string) string {
+	sum := sha256.Sum256([]byte("path:" + dir))
+	return hex.EncodeToString(sum[:])[:8]
+}
+
+// loginFiles are a tool's login files, with the keys shared of each.
+func loginFiles(t tools.Tool) []logins.File {
+	var out []logins.File
+	for _, rel := range t.LoginFiles {
+		out = append(out, logins.File{Rel: rel, Keys: t.LoginKeys[rel]})
+	}
+	return out
+}
+
+// loginOps make the tool's login store and copy its newer login files
+// into the project's home.
+func loginOps(p config.Paths, agent *tools.Tool, home string) ([]hostfs.Op, error) {
+	files := loginFiles(*agent)
+	if len(files) == 0 {
+		return nil, nil
+	}
+	store := p.LoginStore(agent.Name)
+	storeRel, _ := filepath.Rel(p.Root, store)
+	seed, err := logins.Seed(store, p.LegacyToolHome(agent.Name), home, files)
+	if err != nil {
+		return nil, err
+	}
+	return append([]hostfs.Op{{Kind: hostfs.MkdirAll, Root: p.Root, Rel: storeRel, Perm: 0o700}}, seed...), nil
+}
+
+// hostConfigFacts shares the host's own config of a tool when the user
+// opted in (read-only or read-write), with mount points made in the home
+// by the user (docker would make them as root).
+func hostConfigFacts(deps *Deps, cfg *config.Config, agent *tools.Tool, home string) ([]docker.Mount, []hostfs.Op, error) {
+	mode := cfg.Tools.HostConfig[agent.Name]
+	switch mode {
+	case "", "off":
+		return nil, nil, nil
+	case "ro", "rw":
+	default:
+		return nil, nil, fmt.Errorf("config.json tools.hostConfig.%s: %q is not off, ro or rw", agent.Name, mode)
+	}
+	exists := func(path string) bool { _, err := os.Stat(path); return err == nil }
+	mounts := sandbox.HostConfigMounts(deps.Home, agent.HostConfig, exists, mode == "ro")
+	var ops []hostfs.Op
+	for _, m := range mounts {
+		rel, _ := filepath.Rel(sandbox.AgentHome, m.Target)
+		st, err := os.Stat(m.Source)
+		if err != nil {
+			continue
+		}
+		if st.IsDir() {
+			ops = append(ops, hostfs.Op{Kind: hostfs.MkdirAll, Root: home, Rel: rel, Perm: 0o700})
+			continue
+		}
+		if d := filepath.Dir(rel); d != "." {
+			ops = append(ops, hostfs.Op{Kind: hostfs.MkdirAll, Root: home, Rel: d, Perm: 0o700})
+		}
+		ops = append(ops, hostfs.Op{Kind: hostfs.Create, Root: home, Rel: rel, Perm: 0o600})
+	}
+	return mounts, ops, nil
+}
+
+// caFacts trusts the CA certificates of image.caCerts at run time: one
+// bundle in the cache, mounted read-only, with the variables that point
+// programs at it.
+func caFacts(p config.Paths, cfg *config.Config, f *sandbox.Facts, print bool) error {
+	if len(cfg.Image.CACerts) == 0 {
+		return nil
+	}
+	bundle := filepath.Join(p.Cache(), "ca-bundle.pem")
+	f.ImageMounts, f.ImageEnv = imagebuild.RuntimeCA(bundle)
+	if print {
+		return nil
+	}
+	data, err := imagebuild.CABundle(cfg.Image.CACerts)
+	if err != nil {
+		return err
+	}
+	rel, _ := filepath.Rel(p.Root, bundle)
+	f.HostOps = append(f.HostOps,
+		hostfs.Op{Kind: hostfs.MkdirAll, Root: p.Root, Rel: filepath.Dir(rel), Perm: 0o700},
+		hostfs.Op{Kind: hostfs.Write, Root: p.Root, Rel: rel, Data: data, Perm: 0o644},
+		hostfs.Op{Kind: hostfs.CheckFile, Root: p.Root, Rel: rel})
+	return nil
+}
+
+// seccompFacts points the sandbox at ai-sandbox's seccomp profile (file
+// named by its hash, so a new profile makes a new container spec), or at
+// the engine's default.
+func seccompFacts(p config.Paths, setting string, f *sandbox.Facts) {
+	if setting != "ai-sandbox" {
+		return
+	}
+	f.Seccomp = filepath.Join(p.Cache(), "seccomp-"+seccomp.Hash()+".json")
+	f.SeccompProfile = seccomp.Profile()
+}
+
+// skillsOps install the bundled skills into the agent's home for this
+// project, on its first run there.
+func skillsOps(home, tool string) ([]hostfs.Op, []string, error) {
+	ops, names, err := skills.Plan(home, tool)
+	if err != nil {
+		return nil, nil, fmt.Errorf("bundled skills: %w", err)
+	}
+	return ops, names, nil
+}
+
+// passwdPaths are the generated passwd and group files for a uid:gid.
+func passwdPaths(p config.Paths, uid, gid int) (string, string) {
+	dir := filepath.Join(p.Cache(), "passwd", strconv.Itoa(uid)+"-"+strconv.Itoa(gid))
+	return filepath.Join(dir, "passwd"), filepath.Join(dir, "group")
+}
