@@ -211,6 +211,49 @@ func TestBaseImageWithOpencode(t *testing.T) {
 		}
 	})
 
+	t.Run("git works in a protected project", func(t *testing.T) {
+		// The project's .git is mounted onto itself with hooks, config and
+		// commondir read-only: everyday git works inside, and the host's
+		// git still works on it afterwards.
+		proj := filepath.Join(e.home, "proj")
+		if out, err := exec.Command("git", "init", "-q", "-b", "main", proj).CombinedOutput(); err != nil {
+			t.Fatalf("git init: %v %s", err, out)
+		}
+		if out, _, err := e.sandbox(t, "workspace", "add", proj); err != nil {
+			t.Fatalf("workspace add: %v %s", err, out)
+		}
+		script := `set -e
+git config --global user.email agent@sandbox && git config --global user.name agent
+echo one > f && git add f && git commit -qm one
+git branch feature && git checkout -q feature && echo two >> f && git commit -qam two
+git checkout -q main && echo three > g && git add g && git commit -qm three
+git checkout -q feature && git rebase -q main && git checkout -q main && git merge -q --ff-only feature
+echo dirty >> f && git stash -q && git stash pop -q && git diff --stat | tail -n 1
+git status --short && git log --format=%s | tr '
+' ' ' && echo
+git config user.email x@y 2>&1 && echo "config writable" || echo "config read-only"
+ls .git/hooks > /dev/null && touch .git/hooks/pre-commit 2>/dev/null && echo "hooks writable" || echo "hooks read-only"
+mv .git .git-old 2>/dev/null && echo "renamed" || echo "not renamed"`
+		cmd := exec.Command(e.bin, "run", "--idle-timeout", "0", "sh", "-c", script)
+		cmd.Dir = proj
+		cmd.Env = append(os.Environ(), "HOME="+e.home, "AI_SANDBOX_HOME="+e.state, "AI_SANDBOX_IMAGE="+e.tag, "NO_COLOR=1")
+		out, err := cmd.CombinedOutput()
+		got := string(out)
+		for _, want := range []string{" M f\n", "two three one \n", "config read-only\n", "hooks read-only\n", "not renamed\n"} {
+			if !strings.Contains(got, want) {
+				t.Errorf("git in the sandbox: want %q in:\n%s (err %v)", want, got, err)
+			}
+		}
+		// On the host: git works on the same repository, commondir is ours.
+		host, err := exec.Command("git", "-C", proj, "log", "--format=%s").CombinedOutput()
+		if err != nil || string(host) != "two\nthree\none\n" {
+			t.Errorf("host git log: %v %q", err, host)
+		}
+		if b, _ := os.ReadFile(filepath.Join(proj, ".git", "commondir")); string(b) != ".\n" {
+			t.Errorf(".git/commondir = %q", b)
+		}
+	})
+
 	t.Run("list and tools read the labels", func(t *testing.T) {
 		out, _, err := e.sandbox(t, "image", "list", "--json")
 		if err != nil || !strings.Contains(out, `"`+e.tag+`"`) || !strings.Contains(out, `"inUse": true`) {
