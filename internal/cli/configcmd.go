@@ -80,7 +80,7 @@ never are.`,
 			if err != nil {
 				return err
 			}
-			c, err := config.Load(p)
+			c, err := deps.LoadConfig()
 			if err != nil {
 				return err
 			}

@@ -7,10 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/ai-sandbox/ai-sandbox/internal/config"
+	"github.com/ai-sandbox/ai-sandbox/internal/hostfs"
 	"github.com/ai-sandbox/ai-sandbox/internal/proc"
 	"github.com/ai-sandbox/ai-sandbox/internal/tools"
 	"github.com/ai-sandbox/ai-sandbox/internal/ui"
@@ -65,13 +67,48 @@ func (d *Deps) Docker() string {
 	return "docker"
 }
 
-// LoadConfig reads config.json and the legacy workspaces file.
+// LoadConfig reads config.json and the legacy workspaces file. Keys this
+// version does not know are kept, and noted once.
 func (d *Deps) LoadConfig() (*config.Config, error) {
 	p, err := d.Paths()
 	if err != nil {
 		return nil, err
 	}
-	return config.Load(p)
+	c, err := config.Load(p)
+	if err != nil {
+		return nil, err
+	}
+	d.noteUnknownKeys(p, c.UnknownKeys())
+	return c, nil
+}
+
+// notedFile records what was noted once already.
+const notedFile = ".noted"
+
+// noteUnknownKeys says once which keys of config.json this version does
+// not know (a newer ai-sandbox, or the original, wrote them).
+func (d *Deps) noteUnknownKeys(p config.Paths, keys []string) {
+	if len(keys) == 0 {
+		return
+	}
+	r := hostfs.New(p.Root)
+	data, _ := r.ReadFile(notedFile, 1<<20)
+	seen := map[string]bool{}
+	for _, l := range strings.Split(string(data), "\n") {
+		seen[l] = true
+	}
+	var fresh []string
+	for _, k := range keys {
+		if !seen["unknown-key "+k] {
+			fresh = append(fresh, k)
+			data = append(data, []byte("unknown-key "+k+"\n")...)
+		}
+	}
+	if len(fresh) == 0 {
+		return
+	}
+	d.Streams.Infof("note: %s has keys this version does not know (%s); they are kept as they are", p.ConfigFile(), strings.Join(fresh, ", "))
+	_ = r.WriteFile(notedFile, data, 0o600)
 }
 
 // Main runs the program and returns its exit code.

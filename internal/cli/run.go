@@ -252,7 +252,7 @@ func gatherRun(deps *Deps, o *runOptions) (*runFacts, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := config.Load(p)
+	cfg, err := deps.LoadConfig()
 	if err != nil {
 		return nil, err
 	}

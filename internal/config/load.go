@@ -77,14 +77,18 @@ func loadFile(path string) (*Config, error) {
 	return c, nil
 }
 
-// Decode parses config.json strictly: unknown keys, wrong types, trailing
-// data and truncated files are errors that name the place.
+// Decode parses config.json: wrong types, trailing data and truncated
+// files are errors that name the place. An empty file is the default
+// configuration. Keys this version does not know (a newer ai-sandbox or
+// the original may write them) are kept as they are, written back by
+// Save, and listed by UnknownKeys.
 func Decode(path string, data []byte) (*Config, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
-		return nil, &ParseError{Path: path, Msg: "file is empty"}
+		c := Default()
+		c.normalize()
+		return c, nil
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
 	var c Config
 	if err := dec.Decode(&c); err != nil {
 		return nil, decodeError(path, data, dec, err)
@@ -93,11 +97,110 @@ func Decode(path string, data []byte) (*Config, error) {
 		line, col := position(data, dec.InputOffset())
 		return nil, &ParseError{Path: path, Line: line, Column: col, Msg: "unexpected data after the JSON object"}
 	}
-	if c.Version != 0 && c.Version != 1 && c.Version != CurrentVersion {
-		return nil, &ParseError{Path: path, Key: "version", Msg: fmt.Sprintf("unsupported version %d (this ai-sandbox reads 1 and 2)", c.Version)}
+	if c.Version > CurrentVersion || c.Version < 0 {
+		return nil, &ParseError{Path: path, Key: "version", Msg: fmt.Sprintf("unsupported version %d: it was written by a newer ai-sandbox (this one reads versions 1 and 2); upgrade ai-sandbox", c.Version)}
 	}
+	c.unknown = unknownKeys(data, reflect.TypeOf(Config{}))
 	c.normalize()
 	return &c, nil
+}
+
+// unknownKey is a key of config.json that the schema has no field for,
+// kept with its value.
+type unknownKey struct {
+	path []string
+	raw  json.RawMessage
+}
+
+// UnknownKeys lists, dotted, the keys this version does not know.
+func (c *Config) UnknownKeys() []string {
+	var out []string
+	for _, u := range c.unknown {
+		out = append(out, strings.Join(u.path, "."))
+	}
+	return out
+}
+
+// unknownKeys walks data as the decoder does and collects every object key
+// that t has no field for (matched case-insensitively, as encoding/json
+// does), with its raw value.
+func unknownKeys(data []byte, t reflect.Type) []unknownKey {
+	var out []unknownKey
+	dec := json.NewDecoder(bytes.NewReader(data))
+	var walk func(t reflect.Type, path []string)
+	walk = func(t reflect.Type, path []string) {
+		for t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		kind := t.Kind()
+		if kind != reflect.Struct && kind != reflect.Map && kind != reflect.Slice {
+			var skip json.RawMessage
+			_ = dec.Decode(&skip)
+			return
+		}
+		tok, err := dec.Token()
+		if err != nil {
+			return
+		}
+		if d, ok := tok.(json.Delim); !ok || d != '{' && d != '[' {
+			return // a scalar or null where an object was expected
+		}
+		for dec.More() {
+			elem, child := t, path
+			if kind == reflect.Slice {
+				elem = t.Elem()
+			} else {
+				tok, err := dec.Token()
+				if err != nil {
+					return
+				}
+				key, _ := tok.(string)
+				child = append(append([]string{}, path...), key)
+				if kind == reflect.Map {
+					elem = t.Elem()
+				} else if f, ok := jsonField(t, key); ok {
+					elem = f.Type
+				} else {
+					var raw json.RawMessage
+					if dec.Decode(&raw) != nil {
+						return
+					}
+					out = append(out, unknownKey{path: child, raw: raw})
+					continue
+				}
+			}
+			walk(elem, child)
+		}
+		_, _ = dec.Token() // the closing bracket
+	}
+	walk(t, nil)
+	return out
+}
+
+// withUnknown adds the kept unknown keys to the encoded configuration.
+func withUnknown(data []byte, unknown []unknownKey) ([]byte, error) {
+	if len(unknown) == 0 {
+		return data, nil
+	}
+	var doc map[string]any
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	if err := dec.Decode(&doc); err != nil {
+		return nil, err
+	}
+	for _, u := range unknown {
+		obj := doc
+		for _, k := range u.path[:len(u.path)-1] {
+			next, ok := obj[k].(map[string]any)
+			if !ok {
+				next = map[string]any{}
+				obj[k] = next
+			}
+			obj = next
+		}
+		obj[u.path[len(u.path)-1]] = u.raw
+	}
+	return json.MarshalIndent(doc, "", "  ")
 }
 
 func decodeError(path string, data []byte, dec *json.Decoder, err error) error {
@@ -115,95 +218,10 @@ func decodeError(path string, data []byte, dec *json.Decoder, err error) error {
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
 		line, col := position(data, int64(len(data)))
 		return &ParseError{Path: path, Line: line, Column: col, Msg: "file ends in the middle of the JSON (truncated?)"}
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		key := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		// The decoder reads the whole document before it reports the key,
-		// so its offset is the end of the file: find the key itself.
-		if p, off, ok := findUnknownKey(data, reflect.TypeOf(Config{})); ok {
-			line, col := position(data, off)
-			return &ParseError{Path: path, Line: line, Column: col, Key: p, Msg: "unknown key"}
-		}
-		return &ParseError{Path: path, Key: key, Msg: "unknown key"}
 	default:
 		line, col := position(data, dec.InputOffset())
 		return &ParseError{Path: path, Line: line, Column: col, Msg: err.Error()}
 	}
-}
-
-// findUnknownKey walks data as the strict decoder does and returns the
-// dotted path and byte offset of the first object key that t has no field
-// for (matched case-insensitively, as encoding/json does).
-func findUnknownKey(data []byte, t reflect.Type) (string, int64, bool) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	var walk func(t reflect.Type, path string) (string, int64, bool)
-	walk = func(t reflect.Type, path string) (string, int64, bool) {
-		for t.Kind() == reflect.Pointer {
-			t = t.Elem()
-		}
-		kind := t.Kind()
-		if kind != reflect.Struct && kind != reflect.Map && kind != reflect.Slice {
-			var skip json.RawMessage
-			_ = dec.Decode(&skip)
-			return "", 0, false
-		}
-		tok, err := dec.Token()
-		if err != nil {
-			return "", 0, false
-		}
-		open, _ := tok.(json.Delim)
-		want := json.Delim('{')
-		if kind == reflect.Slice {
-			want = '['
-		}
-		if open != want {
-			// Another shape (a type error, reported by the decoder): skip it.
-			for depth := 0; (open == '{' || open == '[') && depth >= 0; {
-				tok, err := dec.Token()
-				if err != nil {
-					return "", 0, false
-				}
-				switch tok {
-				case json.Delim('{'), json.Delim('['):
-					depth++
-				case json.Delim('}'), json.Delim(']'):
-					depth--
-				}
-			}
-			return "", 0, false
-		}
-		for dec.More() {
-			elem, child := t, path
-			if kind == reflect.Slice {
-				elem = t.Elem()
-			} else {
-				before := dec.InputOffset()
-				tok, err := dec.Token()
-				if err != nil {
-					return "", 0, false
-				}
-				key, _ := tok.(string)
-				if kind == reflect.Map {
-					elem = t.Elem()
-				} else {
-					f, ok := jsonField(t, key)
-					child = strings.TrimPrefix(path+"."+key, ".")
-					if !ok {
-						for before < int64(len(data)) && strings.IndexByte(" \t\r\n,", data[before]) >= 0 {
-							before++
-						}
-						return child, before, true
-					}
-					elem = f.Type
-				}
-			}
-			if p, off, ok := walk(elem, child); ok {
-				return p, off, true
-			}
-		}
-		_, _ = dec.Token() // the closing bracket
-		return "", 0, false
-	}
-	return walk(t, "")
 }
 
 // jsonField finds the struct field that encoding/json decodes key into.
@@ -274,6 +292,9 @@ func ReadLegacyWorkspaces(path string) ([]string, error) {
 func Save(p Paths, c *Config) error {
 	c.normalize()
 	data, err := json.MarshalIndent(c, "", "  ")
+	if err == nil {
+		data, err = withUnknown(data, c.unknown)
+	}
 	if err != nil {
 		return fmt.Errorf("encode config: %w", err)
 	}

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/ai-sandbox/ai-sandbox/internal/config"
 )
@@ -72,12 +73,16 @@ func writeFile(t *testing.T, path, content string) {
 	}
 }
 
+// ignoreUnknown compares configurations without their kept unknown keys
+// (TestUnknownKeysAreKept checks those).
+var ignoreUnknown = cmpopts.IgnoreUnexported(config.Config{})
+
 func TestDecodeOriginalV2Fixture(t *testing.T) {
 	got, err := config.Decode("original-v2.json", readFixture(t))
 	if err != nil {
 		t.Fatalf("a config.json written by the original must load: %v", err)
 	}
-	if diff := cmp.Diff(original(), got); diff != "" {
+	if diff := cmp.Diff(original(), got, ignoreUnknown); diff != "" {
 		t.Errorf("decoded fixture (-want +got):\n%s", diff)
 	}
 }
@@ -89,7 +94,7 @@ func TestLoadOriginalV2Fixture(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(original(), got); diff != "" {
+	if diff := cmp.Diff(original(), got, ignoreUnknown); diff != "" {
 		t.Errorf("loaded fixture (-want +got):\n%s", diff)
 	}
 }
@@ -114,7 +119,7 @@ func TestSaveRoundTripKeepsEveryOriginalKey(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the saved file does not decode: %v\n%s", err, saved)
 	}
-	if diff := cmp.Diff(original(), back); diff != "" {
+	if diff := cmp.Diff(original(), back, ignoreUnknown); diff != "" {
 		t.Errorf("Save→Decode (-want +got):\n%s", diff)
 	}
 
@@ -224,7 +229,7 @@ func TestLoadVersion1AndMissingKeys(t *testing.T) {
 			want.Networks = config.Networks{Global: []string{}, Workspaces: map[string][]string{}}
 			want.Tools.Installed = []string{}
 			want.MCP.Installed = []string{}
-			if diff := cmp.Diff(want, got); diff != "" {
+			if diff := cmp.Diff(want, got, ignoreUnknown); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
 			}
 		})
@@ -324,13 +329,7 @@ type corruptCase struct {
 }
 
 func corruptCases() []corruptCase {
-	withPos := func(c corruptCase, marker string) corruptCase {
-		c.line, c.col = at(c.content, marker)
-		return c
-	}
 	truncated := "{\n  \"version\": 2,\n  \"workspaces\": [\"/a\""
-	nestedUnknown := "{\n  \"version\": 2,\n  \"git\": {\n    \"allowedWorkspaces\": [],\n    \"bogus\": 1\n  }\n}\n"
-	afterMap := `{"networks": {"workspaces": {"/a": ["n"], "/b": []}, "global": []}, "mcp": {"chromepath": "/x", "port": 1}}`
 	return []corruptCase{
 		{name: "truncated", content: truncated, line: 3, col: len(`  "workspaces": ["/a"`) + 1, msg: "truncated"},
 		{name: "truncated after the brace", content: "{", line: 1, col: 2, msg: "truncated"},
@@ -340,15 +339,9 @@ func corruptCases() []corruptCase {
 		{name: "version is a string", content: `{"version": "2"}`, line: 1, col: 16, key: "version"},
 		{name: "nested wrong type", content: "{\n  \"networks\": {\n    \"global\": \"shared\"\n  }\n}", line: 3, key: "networks.global"},
 		{name: "map value of the wrong type", content: `{"networks": {"workspaces": {"/a": [1]}}}`, line: 1, key: "networks.workspaces"},
-		withPos(corruptCase{name: "unknown top-level key", content: "{\n  \"version\": 2,\n  \"extra\": true\n}\n", key: "extra", msg: "unknown key"}, `"extra"`),
-		withPos(corruptCase{name: "unknown nested key", content: nestedUnknown, key: "git.bogus", msg: "unknown key"}, `"bogus"`),
-		withPos(corruptCase{name: "unknown key after a map", content: afterMap, key: "mcp.port", msg: "unknown key"}, `"port"`),
-		withPos(corruptCase{name: "unknown key after a map of lists", content: `{"tools": {"installed": ["a"], "env": {"claude": ["K"]}, "colour": "red"}}`, key: "tools.colour", msg: "unknown key"}, `"colour"`),
 		{name: "trailing garbage", content: "{\"version\": 2}\n{\"version\": 2}\n", line: 2, col: 1, msg: "after the JSON object"},
 		{name: "trailing text", content: `{"version": 2}xyz`, line: 1, col: 15, msg: "after the JSON object"},
-		{name: "empty file", content: "", msg: "empty"},
-		{name: "blank file", content: "  \n\n", msg: "empty"},
-		{name: "unsupported version", content: `{"version": 3}`, key: "version", msg: "unsupported version 3"},
+		{name: "unsupported version", content: `{"version": 3}`, key: "version", msg: "unsupported version 3: it was written by a newer ai-sandbox"},
 		{name: "not an object", content: `["/a"]`, line: 1},
 	}
 }
@@ -626,6 +619,55 @@ func assertNoTempFiles(t *testing.T, dir string) {
 	for _, e := range entries {
 		if strings.Contains(e.Name(), ".tmp") {
 			t.Errorf("temporary file left behind: %s", filepath.Join(dir, e.Name()))
+		}
+	}
+}
+
+// Keys this version does not know (a newer ai-sandbox or the original
+// adds some) are kept, listed, and written back by a save; an empty file
+// is an empty configuration.
+func TestUnknownKeysAreKept(t *testing.T) {
+	p := newPaths(t)
+	content := `{
+  "version": 2,
+  "workspaces": ["/w"],
+  "futureTopLevel": {"a": [1, 2.5, "x"]},
+  "git": {"allowedWorkspaces": [], "bogus": 1},
+  "networks": {"workspaces": {"/a": ["n"]}, "global": []},
+  "mcp": {"chromePath": "/x", "port": 9222}
+}
+`
+	writeFile(t, p.ConfigFile(), content)
+	c, err := config.Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(c.UnknownKeys(), ","); got != "futureTopLevel,git.bogus,mcp.port" {
+		t.Errorf("unknown keys %q", got)
+	}
+	if err := config.Update(p, func(c *config.Config) error {
+		c.Workspaces = append(c.Workspaces, "/w2")
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(p.ConfigFile())
+	var doc map[string]any
+	if err := json.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(doc["futureTopLevel"]) != "map[a:[1 2.5 x]]" || fmt.Sprint(doc["git"].(map[string]any)["bogus"]) != "1" ||
+		fmt.Sprint(doc["mcp"].(map[string]any)["port"]) != "9222" {
+		t.Errorf("unknown keys lost on save:\n%s", data)
+	}
+	if fmt.Sprint(doc["workspaces"]) != "[/w /w2]" {
+		t.Errorf("the change was not saved:\n%s", data)
+	}
+	for _, empty := range []string{"", "  \n\n"} {
+		writeFile(t, p.ConfigFile(), empty)
+		c, err := config.Load(p)
+		if err != nil || c.Version != config.CurrentVersion || len(c.Workspaces) != 0 {
+			t.Errorf("empty file %q: %+v %v", empty, c, err)
 		}
 	}
 }

@@ -6,7 +6,7 @@ const CurrentVersion = 2
 
 // Config is config.json. Every key of the original's version-2 schema is
 // here, so a file it wrote loads unchanged; keys added by ai-sandbox are
-// optional. Decoding is strict: an unknown key is an error.
+// optional. A key this version does not know is kept and written back.
 type Config struct {
 	Version    int      `json:"version"`
 	Workspaces []string `json:"workspaces"`
@@ -18,6 +18,8 @@ type Config struct {
 	// Added by ai-sandbox.
 	Settings Settings `json:"settings"`
 	Image    Image    `json:"image"`
+
+	unknown []unknownKey
 }
 
 // Git is the per-workspace git access mode.

@@ -135,10 +135,7 @@ func lineKey(raw string) (string, bool) {
 	if rest, ok := strings.CutPrefix(line, "export "); ok {
 		line, export = strings.TrimSpace(rest), true
 	}
-	k, _, ok := strings.Cut(line, "=")
-	if !ok {
-		return "", false
-	}
+	k, _, _ := strings.Cut(line, "=") // a bare NAME line defines NAME too
 	return strings.TrimSpace(k), export
 }
 

@@ -14,11 +14,14 @@ import (
 	"strings"
 )
 
-// Entry is one KEY=value line.
+// Entry is one KEY=value line, or a bare KEY line.
 type Entry struct {
 	Key   string
 	Value string
 	Line  int
+	// Bare is a line holding only KEY: as with docker --env-file, the
+	// value comes from the environment.
+	Bare bool
 }
 
 // File is a parsed env file, in file order (a later line wins).
@@ -51,8 +54,9 @@ func Load(path string) (*File, error) {
 
 // Parse reads KEY=value lines. Blank lines and lines starting with # are
 // skipped; an "export " prefix is allowed; a value may be single-quoted
-// (taken literally) or double-quoted (\" \\ \n \t \$ escapes). Anything
-// else that is not KEY=value is an error naming its line.
+// (taken literally) or double-quoted (\" \\ \n \t \$ escapes). A line
+// holding only KEY means what it means to docker --env-file: take KEY
+// from the environment. Anything else is an error naming its line.
 func Parse(path string, data []byte) (*File, error) {
 	f := &File{}
 	sc := bufio.NewScanner(bytes.NewReader(data))
@@ -68,10 +72,14 @@ func Parse(path string, data []byte) (*File, error) {
 			line = strings.TrimSpace(rest)
 		}
 		k, v, ok := strings.Cut(line, "=")
-		if !ok {
-			return nil, &LineError{Path: path, Line: n, Msg: "expected KEY=value"}
-		}
 		k = strings.TrimSpace(k)
+		if !ok {
+			if !keyRe.MatchString(k) || k == "export" {
+				return nil, &LineError{Path: path, Line: n, Msg: "expected KEY=value, or a KEY to take from the environment"}
+			}
+			f.Entries = append(f.Entries, Entry{Key: k, Line: n, Bare: true})
+			continue
+		}
 		if !keyRe.MatchString(k) {
 			return nil, &LineError{Path: path, Line: n, Msg: fmt.Sprintf("%q is not a valid variable name", k)}
 		}
@@ -137,11 +145,12 @@ func unquote(v string) (string, error) {
 	return v, nil
 }
 
-// Lookup returns the value of the last line defining key.
+// Lookup returns the value of the last line defining key. A bare KEY
+// line has no value here (the caller takes it from the environment).
 func (f *File) Lookup(key string) (string, bool) {
 	for i := len(f.Entries) - 1; i >= 0; i-- {
 		if f.Entries[i].Key == key {
-			return f.Entries[i].Value, true
+			return f.Entries[i].Value, !f.Entries[i].Bare
 		}
 	}
 	return "", false

@@ -19,21 +19,22 @@ func TestParse(t *testing.T) {
 		want  []envfile.Entry
 	}{
 		{"empty", "", nil},
-		{"comments and blanks", "# API keys\n\n   \n\t# indented comment\nA=1\n", []envfile.Entry{{"A", "1", 5}}},
-		{"export prefix", "export OPENAI_API_KEY=sk-1\nexport   B=2\n", []envfile.Entry{{"OPENAI_API_KEY", "sk-1", 1}, {"B", "2", 2}}},
-		{"spaces around", "  A = spaced value  \n", []envfile.Entry{{"A", "spaced value", 1}}},
-		{"empty value", "EMPTY=\nQ=\"\"\nS=''\n", []envfile.Entry{{"EMPTY", "", 1}, {"Q", "", 2}, {"S", "", 3}}},
-		{"equals in value", "URL=https://x/?a=b&c=d\n", []envfile.Entry{{"URL", "https://x/?a=b&c=d", 1}}},
-		{"unquoted hash is literal", "A=abc#def # not a comment\n", []envfile.Entry{{"A", "abc#def # not a comment", 1}}},
-		{"single quotes are literal", `A='$HOME \n "x"'` + "\n", []envfile.Entry{{"A", `$HOME \n "x"`, 1}}},
+		{"comments and blanks", "# API keys\n\n   \n\t# indented comment\nA=1\n", []envfile.Entry{{Key: "A", Value: "1", Line: 5}}},
+		{"export prefix", "export OPENAI_API_KEY=sk-1\nexport   B=2\n", []envfile.Entry{{Key: "OPENAI_API_KEY", Value: "sk-1", Line: 1}, {Key: "B", Value: "2", Line: 2}}},
+		{"spaces around", "  A = spaced value  \n", []envfile.Entry{{Key: "A", Value: "spaced value", Line: 1}}},
+		{"empty value", "EMPTY=\nQ=\"\"\nS=''\n", []envfile.Entry{{Key: "EMPTY", Value: "", Line: 1}, {Key: "Q", Value: "", Line: 2}, {Key: "S", Value: "", Line: 3}}},
+		{"equals in value", "URL=https://x/?a=b&c=d\n", []envfile.Entry{{Key: "URL", Value: "https://x/?a=b&c=d", Line: 1}}},
+		{"unquoted hash is literal", "A=abc#def # not a comment\n", []envfile.Entry{{Key: "A", Value: "abc#def # not a comment", Line: 1}}},
+		{"single quotes are literal", `A='$HOME \n "x"'` + "\n", []envfile.Entry{{Key: "A", Value: `$HOME \n "x"`, Line: 1}}},
 		{"double quotes with escapes", `A="line1\nline2\ttab \"q\" back\\slash \$HOME \` + "`" + `cmd\` + "`" + ` \x"` + "\n",
-			[]envfile.Entry{{"A", "line1\nline2\ttab \"q\" back\\slash $HOME `cmd` \\x", 1}}},
-		{"double quotes then comment", `A="v" # note` + "\n", []envfile.Entry{{"A", "v", 1}}},
-		{"CRLF line endings", "# c\r\nA=1\r\nB=\"two\"\r\n\r\nC='3'\r\n", []envfile.Entry{{"A", "1", 2}, {"B", "two", 3}, {"C", "3", 5}}},
-		{"no final newline", "A=1", []envfile.Entry{{"A", "1", 1}}},
-		{"non-ASCII value", "GREETING=héllo wörld ☕\n", []envfile.Entry{{"GREETING", "héllo wörld ☕", 1}}},
-		{"underscore names", "_X=1\nA_1_B=2\n", []envfile.Entry{{"_X", "1", 1}, {"A_1_B", "2", 2}}},
-		{"duplicates are all kept in order", "A=1\nB=2\nA=3\n", []envfile.Entry{{"A", "1", 1}, {"B", "2", 2}, {"A", "3", 3}}},
+			[]envfile.Entry{{Key: "A", Value: "line1\nline2\ttab \"q\" back\\slash $HOME `cmd` \\x", Line: 1}}},
+		{"double quotes then comment", `A="v" # note` + "\n", []envfile.Entry{{Key: "A", Value: "v", Line: 1}}},
+		{"CRLF line endings", "# c\r\nA=1\r\nB=\"two\"\r\n\r\nC='3'\r\n", []envfile.Entry{{Key: "A", Value: "1", Line: 2}, {Key: "B", Value: "two", Line: 3}, {Key: "C", Value: "3", Line: 5}}},
+		{"no final newline", "A=1", []envfile.Entry{{Key: "A", Value: "1", Line: 1}}},
+		{"non-ASCII value", "GREETING=héllo wörld ☕\n", []envfile.Entry{{Key: "GREETING", Value: "héllo wörld ☕", Line: 1}}},
+		{"underscore names", "_X=1\nA_1_B=2\n", []envfile.Entry{{Key: "_X", Value: "1", Line: 1}, {Key: "A_1_B", Value: "2", Line: 2}}},
+		{"duplicates are all kept in order", "A=1\nB=2\nA=3\n", []envfile.Entry{{Key: "A", Value: "1", Line: 1}, {Key: "B", Value: "2", Line: 2}, {Key: "A", Value: "3", Line: 3}}},
+		{"a bare name comes from the environment", "A=1\nOPENAI_API_KEY\nexport B\n", []envfile.Entry{{Key: "A", Value: "1", Line: 1}, {Key: "OPENAI_API_KEY", Line: 2, Bare: true}, {Key: "B", Line: 3, Bare: true}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -64,7 +65,7 @@ func TestParseErrors(t *testing.T) {
 		{"unterminated single quote", "\n\nA='abc\n", 3, "unterminated single-quoted value"},
 		{"single quote inside single quotes", "A='it's'\n", 1, "single quote inside"},
 		{"text after closing quote", "A=\"abc\"def\n", 1, "unexpected text after the closing quote"},
-		{"line counted with CRLF", "A=1\r\nB=2\r\nbroken\r\n", 3, "expected KEY=value"},
+		{"line counted with CRLF", "A=1\r\nB=2\r\nbroken line\r\n", 3, "expected KEY=value"},
 		{"export alone", "export\n", 1, "expected KEY=value"},
 	}
 	for _, tt := range tests {
@@ -123,6 +124,10 @@ func TestLookupLastWinsAndKeysOrder(t *testing.T) {
 	}
 	if _, ok := f.Lookup("D"); ok {
 		t.Error("Lookup of a missing key succeeded")
+	}
+	bare, _ := envfile.Parse("env", []byte("K=file\nK\n"))
+	if _, ok := bare.Lookup("K"); ok {
+		t.Error("a later bare K must leave K to the environment")
 	}
 	empty, _ := envfile.Parse("env", nil)
 	if empty.Keys() != nil {
