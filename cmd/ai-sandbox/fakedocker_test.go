@@ -24,7 +24,8 @@ import (
 // Knobs: FAKE_DOWN (the engine does not answer), FAKE_NO_IMAGE (docker run
 // finds no image), FAKE_SESSIONS=N (docker top shows N sessions),
 // FAKE_EXEC_EXIT=N (the session's command exits N), FAKE_STOPPING (the
-// keeper is stopping: guard and hold refuse).
+// keeper is stopping: guard and hold refuse), FAKE_NO_NETWORK=NAME (that
+// network does not exist).
 func fakeDocker() int {
 	work := os.Getenv("WORK")
 	args := os.Args[1:]
@@ -70,6 +71,12 @@ func fakeDocker() int {
 		if os.Getenv("FAKE_NO_IMAGE") != "" {
 			fmt.Fprintln(os.Stderr, "docker: Error response from daemon: No such image: ai-sandbox:latest.")
 			return 125
+		}
+		for i, a := range args {
+			if a == "--network" && i+1 < len(args) && args[i+1] == os.Getenv("FAKE_NO_NETWORK") {
+				fmt.Fprintf(os.Stderr, "docker: Error response from daemon: network %s not found.\n", args[i+1])
+				return 125
+			}
 		}
 		if running {
 			fmt.Fprintf(os.Stderr, "docker: Error response from daemon: Conflict. The container name \"/%s\" is already in use by container \"4f3c\".\n", name)

@@ -4,7 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -107,6 +108,7 @@ never are.`,
 				"image": r.Image, "idle-timeout": r.IdleTimeout.String(),
 				"pids-limit": fmt.Sprint(r.PidsLimit), "memory": orNone(r.Memory),
 				"cpus": orNone(r.CPUs), "port-bind": r.PortBind,
+				"tmp-size": r.TmpSize, "cpu-shares": fmt.Sprint(r.CPUShares), "seccomp": r.Seccomp,
 			}
 			for _, k := range config.SettingKeys() {
 				sc.Settings[k] = shownSetting{Value: values[k], Source: r.Source[k], Env: config.SettingEnv(k)}
@@ -153,29 +155,38 @@ func printConfig(w io.Writer, sc shownConfig) {
 	list("git fetch-only", sc.Git["fetchOnly"])
 	list("networks (global)", sc.Networks.Global)
 	var nw []string
-	for _, k := range sortedKeys(sc.Networks.Workspaces) {
+	for _, k := range slices.Sorted(maps.Keys(sc.Networks.Workspaces)) {
 		nw = append(nw, k+": "+strings.Join(sc.Networks.Workspaces[k], ", "))
 	}
 	list("networks (per workspace)", nw)
 	list("tools installed", sc.Tools.Installed)
 	var extra []string
-	for _, k := range sortedKeys(sc.Tools.Env) {
+	for _, k := range slices.Sorted(maps.Keys(sc.Tools.Env)) {
 		extra = append(extra, k+": "+strings.Join(sc.Tools.Env[k], ", "))
 	}
 	list("extra env keys per tool", extra)
 	var hc []string
-	for _, k := range sortedKeys(sc.Tools.HostConfig) {
+	for _, k := range slices.Sorted(maps.Keys(sc.Tools.HostConfig)) {
 		hc = append(hc, k+": "+sc.Tools.HostConfig[k])
 	}
 	list("host config sharing", hc)
+	img := []string{
+		"preset: " + orNone(sc.Image.Preset),
+		"agents: " + orNone(strings.Join(sc.Image.Tools, ", ")),
+		"add-ons: " + orNone(strings.Join(sc.Image.Addons, ", ")),
+		"base image: " + orDefault(sc.Image.BaseImage),
+		"CA certificates: " + orNone(strings.Join(sc.Image.CACerts, ", ")),
+	}
+	for _, k := range slices.Sorted(maps.Keys(sc.Image.BuildArgs)) {
+		img = append(img, "build argument: "+k+"="+sc.Image.BuildArgs[k])
+	}
+	list("image (recorded by image build and setup)", img)
 	list("env file keys (values hidden)", sc.EnvKeys)
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
+func orDefault(s string) string {
+	if s == "" {
+		return "the default"
 	}
-	sort.Strings(keys)
-	return keys
+	return s
 }

@@ -5,7 +5,6 @@ package cli
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"strings"
 
@@ -14,6 +13,7 @@ import (
 	"github.com/ai-sandbox/ai-sandbox/internal/config"
 	"github.com/ai-sandbox/ai-sandbox/internal/hostfs"
 	"github.com/ai-sandbox/ai-sandbox/internal/proc"
+	"github.com/ai-sandbox/ai-sandbox/internal/sandbox"
 	"github.com/ai-sandbox/ai-sandbox/internal/tools"
 	"github.com/ai-sandbox/ai-sandbox/internal/ui"
 )
@@ -21,12 +21,10 @@ import (
 // Version is set at build time with -ldflags "-X …/cli.Version=…".
 var Version = "dev"
 
-// Runner is what commands need to start processes. proc.Runner is the
-// real one; tests pass a fake that records argv.
-type Runner interface {
-	Output(ctx context.Context, argv []string) (proc.Result, error)
-	Interactive(ctx context.Context, argv []string, stdio proc.Stdio, extraEnv []string, onSignal func(os.Signal) bool) (int, error)
-}
+// Runner is what commands need to start processes: the sandbox
+// lifecycle's interface. proc.Runner is the real one; tests pass a fake
+// that records argv.
+type Runner = sandbox.Runner
 
 // Deps are the facts and services every command may use.
 type Deps struct {
@@ -206,11 +204,4 @@ Start with 'ai-sandbox setup', or whitelist a project and run a shell:
 	add("other", NewCmdDoctor(deps), NewCmdCompletion(deps), NewCmdVersion(deps))
 	root.SetHelpCommandGroupID("other")
 	return root
-}
-
-// notImplemented is the body of commands that a later change fills in.
-func notImplemented(name string) func(*cobra.Command, []string) error {
-	return func(*cobra.Command, []string) error {
-		return fmt.Errorf("%s is not implemented yet", name)
-	}
 }

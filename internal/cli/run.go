@@ -355,12 +355,17 @@ func gatherRun(deps *Deps, o *runOptions) (*runFacts, error) {
 	seccompFacts(p, settings.Seccomp, &f)
 
 	// The project's git metadata, protected and checked.
-	guard, ops, err := gitFacts(p, proj)
+	guard, rec, err := gitFacts(p, proj)
 	if err != nil {
 		return nil, err
 	}
 	f.Protect = guard.Mounts
-	f.HostOps = append(f.HostOps, ops...)
+	f.HostOps = append(f.HostOps, guard.Ops...)
+	if !o.quiet && !o.print {
+		projectNotes(s, &rec, guard, proj, agent == nil && f.TTY)
+	}
+	rec.Path, rec.GitInode = proj.Dir, guard.GitInode
+	f.HostOps = append(f.HostOps, recordOps(p, proj.Key, rec)...)
 
 	if agent != nil {
 		if agent.DB != nil {
@@ -421,11 +426,14 @@ func askWhitelist(deps *Deps, cwd string) (string, error) {
 	s := deps.Streams
 	notInside := fmt.Errorf("%s is not inside a whitelisted workspace", cwd)
 	hint := "ai-sandbox workspace add " + docker.Quote([]string{cwd})
+	if err := workspace.Check(cwd, deps.Home, mustRoot(deps)); err != nil {
+		// Home, a folder above it, a credential or system folder: suggest
+		// what does work, a project folder.
+		return "", ui.WithHint(fmt.Errorf("%w, and it cannot be one: %v", notInside, err),
+			"a sandbox works in one project: cd into a project folder (for example ~/projects/my-app) and whitelist it, or the folder that holds your projects: ai-sandbox workspace add ~/projects")
+	}
 	if !s.Interactive() {
 		return "", ui.WithHint(notInside, "to allow it, run: "+hint)
-	}
-	if err := workspace.Check(cwd, deps.Home, mustRoot(deps)); err != nil {
-		return "", ui.WithHint(fmt.Errorf("%w; it cannot be whitelisted: %v", notInside, err), "cd into a project folder")
 	}
 	yes, err := s.Confirm(fmt.Sprintf("Whitelist %s?", cwd))
 	if err != nil {

@@ -9,7 +9,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/ai-sandbox/ai-sandbox/internal/config"
 	"github.com/ai-sandbox/ai-sandbox/internal/docker"
@@ -52,6 +54,8 @@ func findProject(cwd, ws string) projectAt {
 type projectRecord struct {
 	Path     string `json:"path"`
 	GitInode uint64 `json:"gitInode,omitempty"`
+	// Noted are the notes said once for this project already.
+	Noted []string `json:"noted,omitempty"`
 }
 
 const recordFile = "project.json"
@@ -82,31 +86,40 @@ func recordOps(p config.Paths, key string, rec projectRecord) []hostfs.Op {
 }
 
 // gitFacts protects the project's git metadata and checks that its .git
-// is the one of the last session.
-func gitFacts(p config.Paths, proj projectAt) (gitguard.Guard, []hostfs.Op, error) {
+// is the one of the last session. It returns the project's record as it
+// was (the caller writes it back, updated).
+func gitFacts(p config.Paths, proj projectAt) (gitguard.Guard, projectRecord, error) {
 	g, err := gitguard.Protect(proj.Dir, p.Root)
 	var te *gitguard.TamperedError
 	if errors.As(err, &te) {
-		return g, nil, ui.WithHint(err, te.Hint())
+		return g, projectRecord{}, ui.WithHint(err, te.Hint())
 	}
 	if err != nil {
-		return g, nil, fmt.Errorf("inspect the git metadata of %s: %w", proj.Dir, err)
+		return g, projectRecord{}, fmt.Errorf("inspect the git metadata of %s: %w", proj.Dir, err)
 	}
 	rec, err := readRecord(p, proj.Key)
 	if err != nil {
-		return g, nil, err
+		return g, rec, err
 	}
 	if rec.Path != "" && rec.Path != proj.Dir {
-		return g, nil, fmt.Errorf("the state folder %s belongs to %s, not to %s", p.ProjectState(proj.Key), rec.Path, proj.Dir)
+		return g, rec, fmt.Errorf("the state folder %s belongs to %s, not to %s", p.ProjectState(proj.Key), rec.Path, proj.Dir)
 	}
 	if rec.GitInode != 0 && g.GitInode != 0 && rec.GitInode != g.GitInode {
 		gitPath := filepath.Join(proj.Dir, ".git")
-		return g, nil, ui.WithHint(fmt.Errorf("%s was replaced since the last sandbox session here; an agent may have made its own, which your git would obey on the host", gitPath),
+		return g, rec, ui.WithHint(fmt.Errorf("%s was replaced since the last sandbox session here; an agent may have made its own, which your git would obey on the host", gitPath),
 			"inspect it ('git -C "+docker.Quote([]string{proj.Dir})+" config --list --show-origin', 'ls -la "+docker.Quote([]string{gitPath})+"/hooks'); if you replaced it yourself, run 'ai-sandbox project rebind' here")
 	}
-	ops := append([]hostfs.Op{}, g.Ops...)
-	ops = append(ops, recordOps(p, proj.Key, projectRecord{Path: proj.Dir, GitInode: g.GitInode})...)
-	return g, ops, nil
+	return g, rec, nil
+}
+
+// noteOnce reports whether a note is due for the project (and records it
+// as said).
+func (r *projectRecord) noteOnce(name string) bool {
+	if slices.Contains(r.Noted, name) {
+		return false
+	}
+	r.Noted = append(r.Noted, name)
+	return true
 }
 
 // claimDB finds the per-project database folder of tool for the project:
@@ -279,4 +292,26 @@ func skillsOps(home, tool string) ([]hostfs.Op, []string, error) {
 func passwdPaths(p config.Paths, uid, gid int) (string, string) {
 	dir := filepath.Join(p.Cache(), "passwd", strconv.Itoa(uid)+"-"+strconv.Itoa(gid))
 	return filepath.Join(dir, "passwd"), filepath.Join(dir, "group")
+}
+
+// projectNotes are the notes said once per project: a sandbox that
+// mounts several projects at once, and git config being read-only inside.
+func projectNotes(s ui.Streams, rec *projectRecord, g gitguard.Guard, proj projectAt, shell bool) {
+	var subs []string
+	for _, r := range g.Repos {
+		if r != "." {
+			subs = append(subs, r)
+		}
+	}
+	if !slices.Contains(g.Repos, ".") && len(subs) >= 2 && rec.noteOnce("several-projects") {
+		shown := subs
+		if len(shown) > 8 {
+			shown = append(shown[:8:8], fmt.Sprintf("… %d more", len(subs)-8))
+		}
+		s.Infof("note: this sandbox mounts all of %s, which holds %d projects (%s); run it inside one of them to give the agent only that one",
+			proj.Dir, len(subs), strings.Join(shown, ", "))
+	}
+	if shell && len(g.Repos) > 0 && rec.noteOnce("git-config") {
+		s.Infof("note: in the sandbox the repository's .git/config and hooks are read-only (your git on the host obeys them); 'git config' there fails with 'Device or resource busy': use 'git config --global' (the sandbox's own home) for settings such as user.email")
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -342,7 +343,7 @@ func usagef(format string, a ...any) error { return ui.Usagef(format, a...) }
 func (s *setup) validate() error {
 	o := s.o
 	if o.removeAliases {
-		for _, name := range sortedBoolKeys(o.changed) {
+		for _, name := range slices.Sorted(maps.Keys(o.changed)) {
 			if name != "remove-aliases" && name != "shell" && name != "yes" {
 				return usagef("--remove-aliases cannot be combined with --%s", name)
 			}
@@ -610,7 +611,7 @@ func (s *setup) checkDocker(ctx context.Context) error {
 		return fmt.Errorf("docker info: %w", err)
 	}
 	if res.ExitCode != 0 {
-		msg := firstLineOf(strings.TrimSpace(string(res.Stderr)))
+		msg := ui.FirstLine(strings.TrimSpace(string(res.Stderr)))
 		if msg == "" {
 			msg = fmt.Sprintf("docker info exited with code %d", res.ExitCode)
 		}
@@ -639,13 +640,6 @@ func engineVersion(out []byte) string {
 		}
 	}
 	return "(version unknown)"
-}
-
-func firstLineOf(s string) string {
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i]
-	}
-	return s
 }
 
 // ---- 2. workspaces --------------------------------------------------------
@@ -1179,7 +1173,7 @@ func (s *setup) writeConfig() error {
 	var changes []string
 	apply := func(c *config.Config) error {
 		changes = nil
-		for _, name := range sortedMapKeys(s.hostConfig) {
+		for _, name := range slices.Sorted(maps.Keys(s.hostConfig)) {
 			mode := s.hostConfig[name]
 			cur, ok := parseShareMode(c.Tools.HostConfig[name])
 			if !ok {
@@ -1235,19 +1229,10 @@ func (s *setup) writeConfig() error {
 	return nil
 }
 
-func sortedMapKeys(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
 // copyLogins copies the chosen login files into the sandbox homes: mode
 // 0600, never over a file that is there.
 func (s *setup) copyLogins() error {
-	for _, name := range sortedBoolKeys(s.copyLogin) {
+	for _, name := range slices.Sorted(maps.Keys(s.copyLogin)) {
 		if !s.copyLogin[name] {
 			continue
 		}
@@ -1286,15 +1271,6 @@ func (s *setup) copyLogins() error {
 		}
 	}
 	return nil
-}
-
-func sortedBoolKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // ---- 6. aliases -----------------------------------------------------------

@@ -1,30 +1,49 @@
 package cli
 
-import "github.com/spf13/cobra"
+import (
+	"fmt"
 
-// Commands that later issues fill in. Each says so and exits 1.
+	"github.com/spf13/cobra"
+)
+
+// The commands below are not built yet: their help says so, and running
+// them fails with a clear message (exit 1) instead of doing nothing.
+
+// notYet is the help text of a command that is not built yet.
+const notYet = "(not implemented yet) "
+
+func stub(use, short, later string) *cobra.Command {
+	return &cobra.Command{
+		Use:   use,
+		Short: notYet + short,
+		Long: short + ".\n\nNot implemented yet in this version of ai-sandbox: running it only says so.\n" +
+			later,
+		RunE: func(*cobra.Command, []string) error {
+			return fmt.Errorf("%s is not implemented yet in this version of ai-sandbox", use)
+		},
+	}
+}
 
 func NewCmdGit(deps *Deps) *cobra.Command {
-	return &cobra.Command{Use: "git", Short: "Manage git access per workspace (off, fetch-only, full)",
-		RunE: notImplemented("git")}
+	return stub("git", "Manage git access per workspace (off, fetch-only, full)",
+		"Until it is, no git credential ever reaches a sandbox: git works on the local repository only.")
 }
 
 func NewCmdNetwork(deps *Deps) *cobra.Command {
-	return &cobra.Command{Use: "network", Short: "Manage the docker networks sandboxes join",
-		RunE: notImplemented("network")}
+	return stub("network", "Manage the docker networks sandboxes join",
+		"Until it is, join networks with 'ai-sandbox run -n NAME' (or AI_SANDBOX_NETWORK), or list them\nin config.json under networks.global and networks.workspaces.")
 }
 
 func NewCmdClean(deps *Deps) *cobra.Command {
-	return &cobra.Command{Use: "clean", Short: "Remove caches, sandbox homes and stopped sandboxes",
-		RunE: notImplemented("clean")}
+	return stub("clean", "Remove caches, sandbox homes and stopped sandboxes",
+		"Until it is, a project's state is ~/.ai-sandbox/projects/<key> ('ai-sandbox project show' names it).")
 }
 
 func NewCmdMigrateOpencodeDB(deps *Deps) *cobra.Command {
-	return &cobra.Command{Use: "migrate-opencode-db", Short: "Split the global OpenCode database into per-project databases",
-		RunE: notImplemented("migrate-opencode-db")}
+	return stub("migrate-opencode-db", "Split the global OpenCode database into per-project databases", "")
 }
 
 func NewCmdDoctor(deps *Deps) *cobra.Command {
-	return &cobra.Command{Use: "doctor", Short: "Check the docker engine, the image and the sandbox's hardening",
-		RunE: notImplemented("doctor")}
+	return stub("doctor", "Check the docker engine, the image and the sandbox's hardening",
+		"Until it is, 'docker info', 'ai-sandbox config show' and 'ai-sandbox image list' tell most of it.")
 }

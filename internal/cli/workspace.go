@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -39,9 +41,12 @@ func AddWorkspace(deps *Deps, path string) (string, bool, error) {
 	if err != nil {
 		return "", false, err
 	}
-	cwd, err := deps.Getwd()
-	if err != nil {
-		return "", false, fmt.Errorf("current folder: %w", err)
+	cwd := ""
+	if !filepath.IsAbs(path) && !strings.HasPrefix(path, "~") {
+		// Only a relative path needs the current folder (which may be gone).
+		if cwd, err = deps.Getwd(); err != nil {
+			return "", false, fmt.Errorf("current folder: %w", err)
+		}
 	}
 	canon, err := workspace.Canonical(path, deps.Home, cwd)
 	if err != nil {
@@ -63,7 +68,8 @@ func AddWorkspace(deps *Deps, path string) (string, bool, error) {
 			}
 		}
 		c.Workspaces = append(c.Workspaces, canon)
-		return nil
+		// The original mounts from its own file: keep it in step.
+		return config.AppendLegacyWorkspace(p, canon)
 	})
 	return canon, existed, err
 }

@@ -391,6 +391,23 @@ func Update(p Paths, fn func(c *Config) error) error {
 // ErrNoChange tells Update that fn changed nothing.
 var ErrNoChange = errors.New("no change")
 
+// AppendLegacyWorkspace adds path to the legacy workspaces file when that
+// file exists (the original reads its whitelist from there), so that both
+// programs see the same list. Call it while holding the lock.
+func AppendLegacyWorkspace(p Paths, path string) error {
+	data, err := os.ReadFile(p.LegacyWorkspaces())
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read legacy workspaces file: %w", err)
+	}
+	if len(data) > 0 && data[len(data)-1] != '\n' {
+		data = append(data, '\n')
+	}
+	return WriteFileAtomic(p.LegacyWorkspaces(), append(data, path+"\n"...), 0o600)
+}
+
 // RemoveLegacyWorkspace drops path from the legacy workspaces file, if it
 // is there, so that it does not come back through the merge. Call it
 // while holding the lock.

@@ -5,6 +5,8 @@ package docker
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -78,7 +80,7 @@ func RunArgs(s RunSpec) []string {
 	if s.Name != "" {
 		a = append(a, "--name", s.Name) // one container per tool and project
 	}
-	for _, k := range sortedKeys(s.Labels) {
+	for _, k := range slices.Sorted(maps.Keys(s.Labels)) {
 		a = append(a, "--label", k+"="+s.Labels[k]) // found again by ps/stop/run
 	}
 	if s.Hostname != "" {
@@ -121,7 +123,7 @@ func RunArgs(s RunSpec) []string {
 	for _, m := range s.Mounts {
 		a = append(a, "--mount", MountValue(m)) // only what the sandbox may see
 	}
-	for _, k := range sortedKeys(s.Env) {
+	for _, k := range slices.Sorted(maps.Keys(s.Env)) {
 		a = append(a, "--env", k+"="+s.Env[k]) // non-secret settings only
 	}
 	if s.Network != "" {
@@ -165,7 +167,7 @@ func ExecArgs(s ExecSpec) []string {
 	if s.Workdir != "" {
 		a = append(a, "--workdir", s.Workdir) // the user's cwd, at the same path
 	}
-	for _, k := range sortedKeys(s.Env) {
+	for _, k := range slices.Sorted(maps.Keys(s.Env)) {
 		a = append(a, "--env", k+"="+s.Env[k])
 	}
 	names := append([]string(nil), s.PassEnv...)
@@ -207,15 +209,6 @@ func PortValue(p Port) string {
 		return fmt.Sprintf("%s:%d:%d", host, p.HostPort, p.ContainerPort)
 	}
 	return fmt.Sprintf("%d:%d", p.HostPort, p.ContainerPort)
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // Simple argv for the small management calls, so that every docker argv

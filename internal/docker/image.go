@@ -1,6 +1,10 @@
 package docker
 
-import "strings"
+import (
+	"maps"
+	"slices"
+	"strings"
+)
 
 // Image argv: build, pull, tag, list and inspect sandbox images. Like the
 // rest of this package they do no I/O. Build arguments are versions, a
@@ -24,7 +28,7 @@ func BuildArgs(s BuildSpec) []string {
 	if s.Dockerfile != "" {
 		a = append(a, "--file", s.Dockerfile)
 	}
-	for _, k := range sortedKeys(s.BuildArgs) {
+	for _, k := range slices.Sorted(maps.Keys(s.BuildArgs)) {
 		a = append(a, "--build-arg", k+"="+s.BuildArgs[k]) // pins: base image, versions, digests
 	}
 	if s.NoCache {

@@ -7,6 +7,8 @@ package imagebuild
 import (
 	"fmt"
 	"io/fs"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -163,7 +165,7 @@ func Dockerfile(s Spec) (string, error) {
 	if len(env) > 0 {
 		w("# ---- agents' settings: their own auto-updaters off (the image is read-only\n")
 		w("# at run time; a new version comes with a rebuild).\n")
-		keys := sortedKeys(env)
+		keys := slices.Sorted(maps.Keys(env))
 		w("ENV ")
 		for i, k := range keys {
 			if i > 0 {
@@ -316,13 +318,4 @@ func listOrNone(l []string) string {
 		return "none"
 	}
 	return strings.Join(l, ",")
-}
-
-func sortedKeys(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -84,19 +84,13 @@ func engineError(what string, res proc.Result) error {
 	if msg == "" {
 		msg = fmt.Sprintf("docker exited with code %d", res.ExitCode)
 	}
-	err := fmt.Errorf("%s: %s", what, firstLine(msg))
+	err := fmt.Errorf("%s: docker said: %s", what, ui.FirstLine(msg))
 	if strings.Contains(msg, "Cannot connect to the Docker daemon") || strings.Contains(msg, "Is the docker daemon running") ||
-		strings.Contains(msg, "permission denied while trying to connect") {
-		return ui.WithHint(err, "start the Docker engine (or Docker Desktop) and make sure your user may use it: 'docker info' must work")
+		strings.Contains(msg, "permission denied while trying to connect") || strings.Contains(msg, "error during connect") {
+		return ui.WithHint(fmt.Errorf("%s: the Docker engine does not answer (%s)", what, ui.FirstLine(msg)),
+			"start the Docker engine (or Docker Desktop) and make sure your user may use it: 'docker info' must work")
 	}
-	return err
-}
-
-func firstLine(s string) string {
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i]
-	}
-	return s
+	return ui.WithHint(err, "run it again with AI_RUN_DEBUG=1 to see the docker command lines")
 }
 
 // Inspect asks docker for a container's state.
@@ -331,19 +325,37 @@ func (m *Manager) create(ctx context.Context, p Plan) (conflict bool, err error)
 			return false, ui.WithHint(fmt.Errorf("the image %s does not exist", p.Run.Image),
 				"build it with 'ai-sandbox image build' (or pull one with 'ai-sandbox image pull'), or run 'ai-sandbox setup'",
 				"a different image can be chosen with --image or AI_SANDBOX_IMAGE")
+		case networkMissing(stderr):
+			return false, missingNetwork(p.Run.Network)
 		}
 		return false, engineError("start the sandbox "+p.Name, res)
 	}
 	for _, n := range p.ExtraNetworks {
 		res, err := m.output(ctx, docker.NetworkConnectArgs(n, p.Name))
+		if err == nil && res.ExitCode == 0 {
+			continue
+		}
+		// Never leave a sandbox running without a network it was asked for.
+		_ = m.remove(ctx, p.Name)
 		if err != nil {
 			return false, err
 		}
-		if res.ExitCode != 0 {
-			return false, engineError("connect "+p.Name+" to network "+n, res)
+		if networkMissing(string(res.Stderr)) {
+			return false, missingNetwork(n)
 		}
+		return false, engineError("connect "+p.Name+" to the network "+n, res)
 	}
 	return false, nil
+}
+
+// networkMissing reads docker's and podman's "no such network" replies.
+func networkMissing(stderr string) bool {
+	return strings.Contains(stderr, "network") && strings.Contains(stderr, "not found")
+}
+
+func missingNetwork(name string) error {
+	return ui.WithHint(fmt.Errorf("the docker network %s does not exist", name),
+		"create it with 'docker network create "+name+"', or see the networks there are with 'docker network ls'")
 }
 
 // Launch runs the plan's session in its container, creating the
@@ -417,7 +429,7 @@ func (m *Manager) hold(ctx context.Context, p Plan, tool string, deadline time.T
 			return spec, nil
 		}
 		if time.Now().After(deadline) {
-			return "", ui.WithHint(notStarted(p, firstLine(strings.TrimSpace(string(res.Stderr)))), "see 'docker logs "+p.Name+"' or run with AI_RUN_DEBUG=1")
+			return "", ui.WithHint(notStarted(p, ui.FirstLine(strings.TrimSpace(string(res.Stderr)))), "see 'docker logs "+p.Name+"' or run with AI_RUN_DEBUG=1")
 		}
 		out, err := m.recover(ctx, p, res.ExitCode, deadline)
 		if err != nil {

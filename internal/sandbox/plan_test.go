@@ -4,6 +4,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -227,5 +228,22 @@ func TestHostConfigMounts(t *testing.T) {
 	want := []docker.Mount{{Source: "/h/.claude", Target: "/home/agent/.claude", ReadOnly: true}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Error(diff)
+	}
+}
+
+// The scripts and the Go side agree on the exit codes and the markers.
+func TestScriptsUseTheConstants(t *testing.T) {
+	for name, script := range map[string]string{"guard": Guard, "hold": Hold} {
+		for _, code := range []int{GuardExit, StoppingExit} {
+			if !strings.Contains(script, "exit "+strconv.Itoa(code)) {
+				t.Errorf("the %s does not exit %d", name, code)
+			}
+		}
+	}
+	if !strings.Contains(Guard, `printf '\036ai-sandbox-session %s\n'`) || StartToken != "\x1eai-sandbox-session " {
+		t.Error("the guard's start token and StartToken differ")
+	}
+	if !strings.Contains(Keeper, `"`+HealthMarker+`"*)`) || !strings.HasPrefix(HealthCmd, HealthMarker) {
+		t.Error("the keeper does not skip the health check")
 	}
 }

@@ -1,6 +1,9 @@
 package ui
 
-import "errors"
+import (
+	"errors"
+	"strings"
+)
 
 // UsageError marks bad command-line usage: exit code 2.
 type UsageError struct{ Err error }
@@ -45,4 +48,13 @@ func HintsOf(err error) []string {
 		err = h.Err
 	}
 	return out
+}
+
+// FirstLine is s up to its first newline: the line of a tool's output
+// that goes into a message.
+func FirstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
 }
