@@ -32,7 +32,7 @@ func currentProject(deps *Deps) (projectAt, error) {
 		return projectAt{}, err
 	}
 	ws, _ := workspace.Match(canonicalWorkspaces(cfg.Workspaces), cwd)
-	return findProject(cwd, ws), nil
+	return findProject(deps, cwd, ws), nil
 }
 
 func NewCmdProject(deps *Deps) *cobra.Command {

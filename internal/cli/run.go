@@ -297,7 +297,7 @@ func gatherRun(deps *Deps, o *runOptions) (*runFacts, error) {
 			return nil, err
 		}
 	}
-	proj := findProject(cwd, ws)
+	proj := findProject(deps, cwd, ws)
 	if err := workspace.Check(proj.Dir, deps.Home, p.Root); err != nil {
 		return nil, ui.WithHint(err, "cd into a project folder inside the workspace")
 	}

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -12,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/ai-sandbox/ai-sandbox/internal/config"
 	"github.com/ai-sandbox/ai-sandbox/internal/docker"
@@ -38,14 +40,28 @@ type projectAt struct {
 	Key       string // path only: names containers and per-project state
 }
 
-// findProject resolves the project of cwd (canonical) inside ws.
-func findProject(cwd, ws string) projectAt {
-	proj := project.Find(cwd, ws)
+// findProject resolves the project of cwd (canonical) inside ws. The id
+// follows git (its top-level may be above the workspace, as the original
+// computes it); the folder mounted never leaves the workspace.
+func findProject(deps *Deps, cwd, ws string) projectAt {
+	proj := project.Find(cwd, deps.askGit)
 	dir := cwd
 	if proj.TopLevel != "" && (proj.TopLevel == ws || workspace.Within(proj.TopLevel, ws)) {
 		dir = proj.TopLevel
 	}
 	return projectAt{Dir: dir, Workspace: ws, ID: proj.ID, Key: project.Key(dir)}
+}
+
+// askGit asks the host's git for remote.origin.url, for configs that use
+// includes (read-only: git config runs no hook and no fsmonitor).
+func (d *Deps) askGit(dir string) (string, bool) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	res, err := d.Runner.Output(ctx, []string{"git", "-C", dir, "config", "--get", "remote.origin.url"})
+	if err != nil || (res.ExitCode != 0 && res.ExitCode != 1) {
+		return "", false
+	}
+	return strings.TrimRight(string(res.Stdout), "\n"), true
 }
 
 // projectRecord is kept in the project's state folder: the folder it

@@ -35,15 +35,28 @@ type Info struct {
 	ID string
 }
 
-// Find describes the project of dir (a canonical path). stop bounds the
-// search for .git: folders above it are not looked at ("" = no bound).
-func Find(dir, stop string) Info {
+// AskGit asks git itself for remote.origin.url in dir; ok is false when
+// git could not answer (not installed, say).
+type AskGit func(dir string) (url string, ok bool)
+
+// Find describes the project of dir (a canonical path): the git work tree
+// it is in (looked for up to /, as git does), its origin and its id. The
+// config is read the way git reads it, [remote.origin] included; when it
+// uses include or includeIf, which this reader does not follow, ask (when
+// not nil) asks git itself.
+func Find(dir string, ask AskGit) Info {
 	var in Info
-	gitPath, top := findGit(dir, stop)
+	gitPath, top := findGit(dir)
 	if top != "" {
 		in.TopLevel = top
 		if common := commonDir(gitPath); common != "" {
-			in.OriginURL = originURL(filepath.Join(common, "config"))
+			url, includes := originURL(filepath.Join(common, "config"))
+			in.OriginURL = url
+			if includes && ask != nil {
+				if u, ok := ask(dir); ok {
+					in.OriginURL = u
+				}
+			}
 		}
 	}
 	switch {
@@ -106,15 +119,12 @@ func readableFromURL(u string) string {
 
 // findGit walks up from dir looking for a .git entry. It returns the
 // path of that entry and the folder holding it (the top-level).
-func findGit(dir, stop string) (gitPath, top string) {
+func findGit(dir string) (gitPath, top string) {
 	d := dir
 	for {
 		p := filepath.Join(d, ".git")
 		if _, err := os.Lstat(p); err == nil {
 			return p, d
-		}
-		if d == stop {
-			return "", ""
 		}
 		parent := filepath.Dir(d)
 		if parent == d {
@@ -157,15 +167,15 @@ func commonDir(gitPath string) string {
 }
 
 // originURL reads remote.origin.url from a git config file: the last
-// value wins, as with `git config --get`.
-func originURL(configPath string) string {
+// value wins, as with `git config --get`. includes is true when the file
+// has include or includeIf sections, which may set it too.
+func originURL(configPath string) (url string, includes bool) {
 	f, err := os.Open(configPath)
 	if errors.Is(err, fs.ErrNotExist) || err != nil {
-		return ""
+		return "", false
 	}
 	defer f.Close()
 	inOrigin := false
-	url := ""
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
@@ -174,7 +184,16 @@ func originURL(configPath string) string {
 		}
 		if line[0] == '[' {
 			inOrigin = isOriginSection(line)
-			continue
+			if name := strings.ToLower(strings.TrimSpace(strings.Trim(strings.SplitN(line, "]", 2)[0], "[ "))); name == "include" || strings.HasPrefix(name, "includeif") {
+				includes = true
+			}
+			// A "[section] key = value" line: the rest is a key.
+			if end := strings.IndexByte(line, ']'); end >= 0 {
+				line = strings.TrimSpace(line[end+1:])
+			}
+			if line == "" || line[0] == '#' || line[0] == ';' {
+				continue
+			}
 		}
 		if !inOrigin {
 			continue
@@ -185,20 +204,21 @@ func originURL(configPath string) string {
 		}
 		url = gitValue(strings.TrimSpace(v))
 	}
-	return url
+	return url, includes
 }
 
+// isOriginSection recognises [remote "origin"] and the deprecated
+// [remote.origin] syntax, whose subsection git lowercases.
 func isOriginSection(line string) bool {
 	end := strings.IndexByte(line, ']')
 	if end < 0 {
 		return false
 	}
 	inner := strings.TrimSpace(line[1:end])
-	name, sub, ok := strings.Cut(inner, " ")
-	if !ok || !strings.EqualFold(name, "remote") {
-		return false
+	if name, sub, ok := strings.Cut(inner, " "); ok {
+		return strings.EqualFold(name, "remote") && strings.TrimSpace(sub) == `"origin"`
 	}
-	return strings.TrimSpace(sub) == `"origin"`
+	return strings.EqualFold(inner, "remote.origin")
 }
 
 // gitValue unquotes a git config value and drops a trailing comment.

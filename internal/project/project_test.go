@@ -259,7 +259,7 @@ func TestFindWithRealGit(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := project.Find(tt.dir, "")
+			got := project.Find(tt.dir, askGit(g.home))
 			if got.TopLevel != tt.wantTop || got.OriginURL != tt.wantURL || got.Source != tt.wantSource || got.ID != tt.wantID {
 				t.Errorf("Find(%q) =\n  %+v\nwant top=%q url=%q source=%q id=%q", tt.dir, got, tt.wantTop, tt.wantURL, tt.wantSource, tt.wantID)
 			}
@@ -298,7 +298,7 @@ func TestFindGitdirFile(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(work, ".git"), []byte(line), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		got := project.Find(mkdir(t, filepath.Join(work, "sub")), "")
+		got := project.Find(mkdir(t, filepath.Join(work, "sub")), nil)
 		const url = "git@example.com:team/Thing.git"
 		if got.TopLevel != work || got.OriginURL != url || got.ID != "thing-"+hash8("git:"+url) {
 			t.Errorf("with %q: %+v", line, got)
@@ -306,25 +306,78 @@ func TestFindGitdirFile(t *testing.T) {
 	}
 }
 
-// stop bounds the search: a repository above the workspace is not used.
-func TestFindStopsAtTheBound(t *testing.T) {
-	needTools(t, "git")
+// The repository may lie above the workspace: the id follows git, as the
+// original computes it (the caller keeps the mount inside the workspace).
+func TestFindAboveTheWorkspace(t *testing.T) {
+	needTools(t, "git", "bash", "sha256sum", "realpath", "sed")
 	root := realTempDir(t)
 	g := gitHelper{t: t, home: mkdir(t, filepath.Join(root, "githome"))}
 	outer := mkdir(t, filepath.Join(root, "outer"))
 	g.run(outer, "init", "-q")
-	ws := mkdir(t, filepath.Join(outer, "ws"))
-	dir := mkdir(t, filepath.Join(ws, "app"))
+	dir := mkdir(t, filepath.Join(outer, "ws", "app"))
+	got := project.Find(dir, nil)
+	if got.TopLevel != outer || got.Source != "gitroot:"+outer || got.ID != g.originalID(dir) {
+		t.Errorf("%+v, the original computes %s", got, g.originalID(dir))
+	}
+}
 
-	if got := project.Find(dir, ws); got.TopLevel != "" || got.Source != "path:"+dir || got.ID != "app-"+hash8("path:"+dir) {
-		t.Errorf("bounded: %+v", got)
+// Config forms git reads and a line-by-line reader could miss: the
+// deprecated [remote.origin] section, an origin set in an included file.
+func TestFindReadsConfigLikeGit(t *testing.T) {
+	needTools(t, "git", "bash", "sha256sum", "realpath", "sed")
+	root := realTempDir(t)
+	g := gitHelper{t: t, home: mkdir(t, filepath.Join(root, "githome"))}
+
+	legacy := mkdir(t, filepath.Join(root, "legacy"))
+	g.run(legacy, "init", "-q")
+	appendFile(t, filepath.Join(legacy, ".git", "config"), "[Remote.Origin]\n\turl = https://h/legacy-syntax.git\n")
+
+	included := mkdir(t, filepath.Join(root, "included"))
+	g.run(included, "init", "-q")
+	if err := os.WriteFile(filepath.Join(root, "origin.inc"), []byte("[remote \"origin\"]\n\turl = https://h/from-include.git\n"), 0o644); err != nil {
+		t.Fatal(err)
 	}
-	if got := project.Find(dir, ""); got.TopLevel != outer || got.Source != "gitroot:"+outer {
-		t.Errorf("unbounded: %+v", got)
+	appendFile(t, filepath.Join(included, ".git", "config"), "[include]\n\tpath = ../../origin.inc\n")
+
+	for _, dir := range []string{legacy, included} {
+		want := g.originalID(dir)
+		if got := project.Find(dir, askGit(g.home)); got.ID != want {
+			t.Errorf("%s: ID %q, the original computes %q (%+v)", filepath.Base(dir), got.ID, want, got)
+		}
 	}
-	// The bound itself is still looked at.
-	g.run(ws, "init", "-q")
-	if got := project.Find(dir, ws); got.TopLevel != ws {
-		t.Errorf("repository at the bound: %+v", got)
+	if got := project.Find(legacy, nil); got.OriginURL != "https://h/legacy-syntax.git" {
+		t.Errorf("[remote.origin] read without git: %+v", got)
+	}
+	// Without git to ask, an include is not followed: the id falls back.
+	if got := project.Find(included, nil); got.OriginURL != "" || got.Source != "gitroot:"+included {
+		t.Errorf("include without git: %+v", got)
+	}
+}
+
+func appendFile(t *testing.T, path, s string) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(s); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// askGit asks the real git, as ai-sandbox's launch does.
+func askGit(home string) project.AskGit {
+	return func(dir string) (string, bool) {
+		cmd := exec.Command("git", "-C", dir, "config", "--get", "remote.origin.url")
+		cmd.Env = gitEnv(home)
+		out, err := cmd.Output()
+		if ee, ok := err.(*exec.ExitError); ok && ee.ExitCode() == 1 {
+			return "", true
+		}
+		if err != nil {
+			return "", false
+		}
+		return strings.TrimRight(string(out), "\n"), true
 	}
 }
