@@ -12,14 +12,16 @@ package project
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+
+	"github.com/ai-sandbox/ai-sandbox/internal/hostfs"
 )
 
 // Info is what is known about a folder's project.
@@ -137,13 +139,13 @@ func findGit(dir string) (gitPath, top string) {
 // commonDir resolves a .git entry (a folder, or a "gitdir:" file for
 // worktrees and submodules) to the git common dir holding the config.
 func commonDir(gitPath string) string {
-	st, err := os.Stat(gitPath)
-	if err != nil {
-		return ""
+	st, err := os.Lstat(gitPath)
+	if err != nil || st.Mode()&fs.ModeSymlink != 0 {
+		return "" // a linked .git is refused by the launch's git checks
 	}
 	gitDir := gitPath
 	if !st.IsDir() {
-		data, err := os.ReadFile(gitPath)
+		data, err := readSmall(gitPath)
 		if err != nil {
 			return ""
 		}
@@ -156,7 +158,7 @@ func commonDir(gitPath string) string {
 			gitDir = filepath.Join(filepath.Dir(gitPath), gitDir)
 		}
 	}
-	if data, err := os.ReadFile(filepath.Join(gitDir, "commondir")); err == nil {
+	if data, err := readSmall(filepath.Join(gitDir, "commondir")); err == nil {
 		c := strings.TrimSpace(string(data))
 		if !filepath.IsAbs(c) {
 			c = filepath.Join(gitDir, c)
@@ -170,13 +172,12 @@ func commonDir(gitPath string) string {
 // value wins, as with `git config --get`. includes is true when the file
 // has include or includeIf sections, which may set it too.
 func originURL(configPath string) (url string, includes bool) {
-	f, err := os.Open(configPath)
-	if errors.Is(err, fs.ErrNotExist) || err != nil {
+	data, err := readSmall(configPath)
+	if err != nil {
 		return "", false
 	}
-	defer f.Close()
 	inOrigin := false
-	sc := bufio.NewScanner(f)
+	sc := bufio.NewScanner(bytes.NewReader(data))
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
 		if line == "" || line[0] == '#' || line[0] == ';' {
@@ -247,4 +248,11 @@ func gitValue(v string) string {
 		}
 	}
 	return strings.TrimSpace(b.String())
+}
+
+// readSmall reads a regular file of at most 1 MiB without following a
+// symbolic link at its name and without blocking on a FIFO: the files
+// read here are the agent's to write.
+func readSmall(path string) ([]byte, error) {
+	return hostfs.New(filepath.Dir(path)).ReadFile(filepath.Base(path), 1<<20)
 }

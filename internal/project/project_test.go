@@ -7,7 +7,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/ai-sandbox/ai-sandbox/internal/project"
 )
@@ -379,5 +381,36 @@ func askGit(home string) project.AskGit {
 			return "", false
 		}
 		return strings.TrimRight(string(out), "\n"), true
+	}
+}
+
+// The files read are the agent's to write: a FIFO or a link planted as
+// .git/config, commondir or a .git file never blocks or leads elsewhere.
+func TestFindNeverBlocksOrFollows(t *testing.T) {
+	root := realTempDir(t)
+	secret := filepath.Join(root, "secret-config")
+	os.WriteFile(secret, []byte("[remote \"origin\"]\n\turl = https://h/secret.git\n"), 0o644)
+	for name, plant := range map[string]func(git string) error{
+		"config is a fifo":  func(git string) error { return syscall.Mkfifo(filepath.Join(git, "config"), 0o644) },
+		"config is a link":  func(git string) error { return os.Symlink(secret, filepath.Join(git, "config")) },
+		"commondir is fifo": func(git string) error { return syscall.Mkfifo(filepath.Join(git, "commondir"), 0o644) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := mkdir(t, filepath.Join(root, strings.ReplaceAll(name, " ", "-")))
+			git := mkdir(t, filepath.Join(dir, ".git"))
+			if err := plant(git); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan project.Info)
+			go func() { done <- project.Find(dir, nil) }()
+			select {
+			case got := <-done:
+				if got.OriginURL != "" {
+					t.Errorf("followed the plant: %+v", got)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("Find blocked on a planted file")
+			}
+		})
 	}
 }
