@@ -150,6 +150,32 @@ func TestHostTrustIndexGitlink(t *testing.T) {
 	phaseTwo(t, e, before)
 }
 
+// TestHostTrustIndexGitlinkDuringASession: the same plant while another
+// session of the project still runs (the user works in a second terminal
+// on the host, whose prompt runs git status): the running launch's watch
+// disarms the linked repository within a moment, so the host's git runs
+// nothing planted even before the last session ends.
+func TestHostTrustIndexGitlinkDuringASession(t *testing.T) {
+	t.Parallel()
+	e := harness.NewEnv(t)
+	keep := startSession(t, e, "keep", sandboxRun(e, "claude", "__sleep", "60")...)
+	_ = keep
+	r := e.Probe("claude", nil, "plant-index-gitlink")["plant-index-gitlink"]
+	if !r.Succeeded {
+		t.Fatalf("plant-index-gitlink did not take effect: %s", r.Detail)
+	}
+	// Give the watch (every 250ms) a moment; the session goes on.
+	time.Sleep(2 * time.Second)
+	if n := len(e.Containers()); n != 1 {
+		t.Fatalf("the first session's sandbox is gone (%d containers)", n)
+	}
+	requireHostGitRanNothing(t, e, e.Project)
+	cfg := e.ReadProjectFile("gitlinked/.git/config")
+	if !strings.Contains(cfg, "# ai-sandbox disarmed: ") {
+		t.Errorf("the linked repository's config was not disarmed:\n%s", cfg)
+	}
+}
+
 // requireReported fails t unless the project's last exit report
 // ('ai-sandbox report --json') lists each path.
 func requireReported(t *testing.T, e *harness.Env, paths ...string) {

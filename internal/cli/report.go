@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ai-sandbox/ai-sandbox/internal/config"
+	"github.com/ai-sandbox/ai-sandbox/internal/gitguard"
 	"github.com/ai-sandbox/ai-sandbox/internal/hostexec"
 	"github.com/ai-sandbox/ai-sandbox/internal/hostfs"
 	"github.com/ai-sandbox/ai-sandbox/internal/ui"
@@ -47,9 +48,23 @@ func printReportWarning(s ui.Streams, rep *hostexec.Report) {
 			fmt.Fprintf(s.Err, "  … and %d more\n", len(rep.Changes)-max)
 			break
 		}
-		fmt.Fprintf(s.Err, "  %-34s %s\n", c.Path, c.Why)
+		fmt.Fprintf(s.Err, "  %-34s %s\n", c.Path, describe(c))
 	}
 	s.Hintf("review them before you run git, make or npm here; 'ai-sandbox report' shows this list again")
+	for _, c := range rep.Changes {
+		if c.Disarmed {
+			s.Hintf("in the repositories the agent made, commands were set aside: config lines are commented out (the file as it was is config.ai-sandbox-original), hooks renamed *%s", gitguard.Quarantined)
+			break
+		}
+	}
+}
+
+// describe says what runs a changed file, and whether it was disarmed.
+func describe(c hostexec.Change) string {
+	if c.Disarmed {
+		return c.Why + " — disarmed"
+	}
+	return c.Why
 }
 
 func NewCmdReport(deps *Deps) *cobra.Command {
@@ -101,7 +116,7 @@ the project's last session ends, and printed then when it is not empty.`,
 			fmt.Fprintf(deps.Streams.Out, "%s: changed during the sessions of %s\n", rep.Project, when)
 			tw := tabwriter.NewWriter(deps.Streams.Out, 0, 4, 2, ' ', 0)
 			for _, c := range rep.Changes {
-				fmt.Fprintf(tw, "  %s\t%s\n", c.Path, c.Why)
+				fmt.Fprintf(tw, "  %s\t%s\n", c.Path, describe(c))
 			}
 			return tw.Flush()
 		},

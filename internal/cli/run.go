@@ -166,9 +166,14 @@ func runRun(ctx context.Context, deps *Deps, o *runOptions) error {
 		}
 	}
 	tracker := hostexec.Tracker{Dir: rf.paths.ProjectState(rf.facts.Key), Project: rf.facts.Project}
-	if err := tracker.Begin(rf.facts.SessionID, os.Getpid(), time.Now()); err != nil {
+	begin := time.Now()
+	if err := tracker.Begin(rf.facts.SessionID, os.Getpid(), begin); err != nil {
 		s.Warnf("the report of host-executed files is off for this session: %v", err)
 	}
+	watch := newGitlinkWatch(rf.facts.Project, begin, rf.protected)
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	watched := make(chan struct{})
+	go func() { watch.run(watchCtx); close(watched) }()
 
 	m := &sandbox.Manager{Docker: deps.Docker(), Runner: deps.Runner, Streams: s, Debug: deps.Getenv("AI_RUN_DEBUG") == "1"}
 	stdio := proc.Stdio{In: s.In, Out: s.Out, Err: s.Err}
@@ -182,7 +187,9 @@ func runRun(ctx context.Context, deps *Deps, o *runOptions) error {
 		stdio.Err = s.ErrFile
 	}
 	code, err := m.Launch(ctx, plan, rf.facts.Tool, stdio, rf.secretEnv, retrySafe(s))
-	afterSession(deps, rf, tracker, o.quiet)
+	stopWatch()
+	<-watched
+	afterSession(deps, rf, tracker, watch.disarmed)
 	if err != nil {
 		return err
 	}
@@ -193,9 +200,11 @@ func runRun(ctx context.Context, deps *Deps, o *runOptions) error {
 }
 
 // afterSession copies a login made in the session back to the tool's
-// store, and, when this was the project's last session, reports the
-// host-executed files that changed.
-func afterSession(deps *Deps, rf *runFacts, tracker hostexec.Tracker, quiet bool) {
+// store, and, when this was the project's last session, disarms the
+// repositories the agent made or changed in the project and reports the
+// host-executed files that changed. disarmed are what the session's
+// watch set aside already.
+func afterSession(deps *Deps, rf *runFacts, tracker hostexec.Tracker, disarmed []string) {
 	s := deps.Streams
 	if rf.agent != nil && len(rf.agent.LoginFiles) > 0 {
 		if _, err := logins.Collect(rf.facts.Home, rf.paths.LoginStore(rf.agent.Name), loginFiles(*rf.agent), false); err != nil {
@@ -208,8 +217,13 @@ func afterSession(deps *Deps, rf *runFacts, tracker hostexec.Tracker, quiet bool
 		return
 	}
 	if rep == nil {
+		if len(disarmed) > 0 {
+			s.Warnf("the agent made repositories that your git status in %s enters; their hooks and command settings were set aside: %s",
+				rf.facts.Project, strings.Join(disarmed, ", "))
+		}
 		return
 	}
+	disarmChanges(rf.facts.Project, rep.Changes, rf.protected)
 	if err := saveReport(rf.paths, rf.facts.Key, rep); err != nil {
 		s.Warnf("save the report of host-executed files: %v", err)
 	}
@@ -236,6 +250,7 @@ func printPlan(w io.Writer, dockerCLI string, plan sandbox.Plan) {
 // runFacts are the gathered facts of a launch, and what the launch needs
 // besides the plan.
 type runFacts struct {
+	protected []string // git dirs the sandbox cannot change (gitguard)
 	facts     sandbox.Facts
 	paths     config.Paths
 	agent     *tools.Tool
@@ -361,6 +376,7 @@ func gatherRun(deps *Deps, o *runOptions) (*runFacts, error) {
 	}
 	f.Protect = guard.Mounts
 	f.HostOps = append(f.HostOps, guard.Ops...)
+	rf.protected = guard.Protected
 	if !o.quiet && !o.print {
 		projectNotes(s, &rec, guard, proj, agent == nil && f.TTY)
 	}

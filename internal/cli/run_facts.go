@@ -221,7 +221,7 @@ func loginOps(p config.Paths, agent *tools.Tool, home string) ([]hostfs.Op, erro
 	storeRel, _ := filepath.Rel(p.Root, store)
 	seed, err := logins.Seed(store, p.LegacyToolHome(agent.Name), home, files)
 	if err != nil {
-		return nil, err
+		return nil, ui.WithHint(err, "inspect it with 'ls -la' and remove the link; 'ai-sandbox project show' names the project's state folder")
 	}
 	return append([]hostfs.Op{{Kind: hostfs.MkdirAll, Root: p.Root, Rel: storeRel, Perm: 0o700}}, seed...), nil
 }

@@ -54,6 +54,9 @@ type Guard struct {
 	Repos []string
 	// GitInode is the inode of the folder's own .git (0 when none).
 	GitInode uint64
+	// Protected are the git dirs (relative to the folder) whose config and
+	// hooks the sandbox gets read-only: what changes there is the user's.
+	Protected []string
 
 	state string
 }
@@ -198,6 +201,7 @@ func (g *Guard) gitDir(root hostfs.Root, rel string) error {
 	if err := g.readOnly(root, filepath.Join(rel, "config.worktree"), false, worktreeConfig(root, rel)); err != nil {
 		return err
 	}
+	g.Protected = append(g.Protected, rel)
 	return g.modules(root, filepath.Join(rel, "modules"), 0)
 }
 
@@ -265,11 +269,22 @@ func (g *Guard) modules(root hostfs.Root, rel string, depth int) error {
 				return err
 			}
 		}
+		g.Protected = append(g.Protected, sub)
 		if err := g.modules(root, filepath.Join(sub, "modules"), depth+1); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// HashLen is the object id length of the folder's repository: 32 bytes
+// with extensions.objectFormat = sha256, else 20.
+func HashLen(dir string) int {
+	data, err := hostfs.New(dir).ReadFile(filepath.Join(".git", "config"), 1<<20)
+	if err == nil && strings.Contains(strings.ToLower(strings.ReplaceAll(string(data), " ", "")), "objectformat=sha256") {
+		return 32
+	}
+	return 20
 }
 
 // worktreeConfig reports whether the repository's config turns on

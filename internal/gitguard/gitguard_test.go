@@ -239,3 +239,127 @@ func TestProtectWorktreeConfig(t *testing.T) {
 		t.Errorf("config.worktree must be made and mounted read-only when worktreeConfig is on: %+v", g.Mounts)
 	}
 }
+
+func TestDefuseDisarmsANestedRepository(t *testing.T) {
+	p := newRepo(t)
+	git(t, p, "init", "-q", "sub")
+	cfg := "[core]\n\trepositoryformatversion = 0\n\tfsmonitor = \"echo PWNED >> marker; false\"\n\tbare = false\n" +
+		"[Core]\n\tpager = evil\n[alias]\n\tst = status\n\tx = !sh -c 'echo run'\n[remote \"origin\"]\n\turl = https://h/x.git\n\tvcs = evil\n" +
+		"[include]\n\tpath = ../../payload\n[filter \"lfs\"]\n\tclean = evil \\\n\t  continued\n[user]\n\tname = agent\n"
+	write(t, p+"/sub/.git/config", cfg)
+	write(t, p+"/sub/.git/hooks/pre-commit", "#!/bin/sh\necho hook\n")
+	write(t, p+"/sub/.git/commondir", "../elsewhere\n")
+	changed, err := Defuse(p, "sub/.git")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(changed, ",")
+	if got != "sub/.git/config,sub/.git/hooks/pre-commit,sub/.git/commondir" {
+		t.Errorf("changed %s", got)
+	}
+	data, _ := os.ReadFile(p + "/sub/.git/config")
+	out := string(data)
+	for _, armed := range []string{"fsmonitor", "pager = evil", "x = !sh", "vcs = evil", "path = ../../payload", "clean = evil", "continued"} {
+		for _, line := range strings.Split(out, "\n") {
+			if strings.Contains(line, armed) && !strings.HasPrefix(line, disarmed) {
+				t.Errorf("still armed: %q", line)
+			}
+		}
+	}
+	for _, kept := range []string{"\trepositoryformatversion = 0\n", "\tst = status\n", "\turl = https://h/x.git\n", "\tname = agent\n", "\tbare = false\n"} {
+		if !strings.Contains(out, kept) {
+			t.Errorf("lost %q:\n%s", kept, out)
+		}
+	}
+	if orig, _ := os.ReadFile(p + "/sub/.git/config.ai-sandbox-original"); string(orig) != cfg {
+		t.Error("the original config is not kept")
+	}
+	// git still reads it, and runs nothing.
+	git(t, p+"/sub", "status", "--short")
+	if _, err := os.Stat(p + "/sub/marker"); err == nil {
+		t.Error("the disarmed fsmonitor ran")
+	}
+	// A second pass finds nothing to do; the project's own .git is refused.
+	if changed, _ := Defuse(p, "sub/.git"); len(changed) != 0 {
+		t.Errorf("second pass: %v", changed)
+	}
+	if _, err := Defuse(p, ".git"); err == nil {
+		t.Error("the project's own .git was disarmed")
+	}
+}
+
+// A planted link is set aside, never followed.
+func TestDefuseNeverFollowsLinks(t *testing.T) {
+	p := newRepo(t)
+	outside := t.TempDir()
+	write(t, outside+"/config", "[core]\n\tfsmonitor = x\n")
+	os.MkdirAll(p+"/sub/.git", 0o755)
+	os.Symlink(outside+"/config", p+"/sub/.git/config")
+	os.Symlink(outside, p+"/sub/.git/hooks")
+	changed, err := Defuse(p, "sub/.git")
+	if err != nil || len(changed) != 2 {
+		t.Fatalf("%v %v", changed, err)
+	}
+	if data, _ := os.ReadFile(outside + "/config"); string(data) != "[core]\n\tfsmonitor = x\n" {
+		t.Error("the link's target was changed")
+	}
+	os.RemoveAll(p + "/sub")
+	os.Symlink(outside, p+"/sub")
+	if _, err := Defuse(p, "sub/.git"); err == nil {
+		t.Error("went through a linked folder")
+	}
+}
+
+func TestGitlinksFromARealIndex(t *testing.T) {
+	for _, version := range []string{"2", "3", "4"} {
+		t.Run("v"+version, func(t *testing.T) {
+			p := newRepo(t)
+			for _, sub := range []string{"lib/a", "vendor/b-with-a-long-name"} {
+				git(t, p, "init", "-q", sub)
+				git(t, p+"/"+sub, "commit", "-q", "--allow-empty", "-m", "x")
+			}
+			write(t, p+"/vendor/file.txt", "x\n")
+			write(t, p+"/later.txt", "x\n")
+			git(t, p, "add", "lib/a", "vendor")
+			git(t, p, "add", "-N", "later.txt") // an extended-flags entry
+			git(t, p, "update-index", "--index-version", version)
+			data, err := os.ReadFile(p + "/.git/index")
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := Gitlinks(data, 20)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Join(got, ",") != "lib/a,vendor/b-with-a-long-name" {
+				t.Errorf("gitlinks %q", got)
+			}
+		})
+	}
+	if _, err := Gitlinks([]byte("DIRC\x00\x00\x00\x02\x00\x00\x00\x05"), 20); err == nil {
+		t.Error("a truncated index was read")
+	}
+}
+
+func TestDefuseGitFilesAndLinks(t *testing.T) {
+	p := newRepo(t)
+	write(t, p+"/in/.git", "gitdir: ../inner-gitdir\n")
+	write(t, p+"/out/.git", "gitdir: /home/somebody/.ai-sandbox/projects/x/homes/claude/g\n")
+	os.MkdirAll(p+"/linked", 0o755)
+	os.Symlink("/tmp", p+"/linked/.git")
+	if c, err := Defuse(p, "in/.git"); err != nil || len(c) != 0 {
+		t.Errorf("a .git file into the project is left (its git dir is disarmed itself): %v %v", c, err)
+	}
+	for _, rel := range []string{"out/.git", "linked/.git"} {
+		c, err := Defuse(p, rel)
+		if err != nil || len(c) != 1 {
+			t.Errorf("%s: %v %v", rel, c, err)
+		}
+		if _, err := os.Lstat(p + "/" + rel); err == nil {
+			t.Errorf("%s is still there", rel)
+		}
+		if _, err := os.Lstat(p + "/" + rel + Quarantined); err != nil {
+			t.Errorf("%s was not set aside", rel)
+		}
+	}
+}

@@ -34,6 +34,12 @@ import (
 type Change struct {
 	Path string `json:"path"` // relative to the project
 	Why  string `json:"why"`  // what runs it on the host
+	// GitDir is the git dir (or .git file) the change belongs to, for the
+	// files of a repository.
+	GitDir string `json:"gitDir,omitempty"`
+	// Disarmed says that ai-sandbox set its commands aside (see
+	// gitguard.Defuse).
+	Disarmed bool `json:"disarmed,omitempty"`
 }
 
 // Report is what changed in a project while its sandboxes had sessions.
@@ -144,29 +150,35 @@ func alive(pid int) bool {
 	return err == nil || errors.Is(err, syscall.EPERM)
 }
 
-// watched are the host-executed files and folders at the project's top,
-// with what runs them.
-var watched = []Change{
-	{".envrc", "direnv runs it when you enter the folder"},
-	{".husky", "git hooks that husky installs"},
-	{".pre-commit-config.yaml", "pre-commit runs its hooks on git commit"},
-	{".vscode/tasks.json", "your editor runs its tasks"},
-	{".vscode/settings.json", "your editor follows it (terminal profiles, tool paths)"},
-	{".github/workflows", "CI runs them with the repository's secrets"},
-	{"Makefile", "make runs it"},
-	{"GNUmakefile", "make runs it"},
-	{"makefile", "make runs it"},
-	{".gitattributes", "git applies its filters and diff drivers"},
-	{".gitmodules", "git follows it on submodule update"},
+// watch is a host-executed file or folder and what runs it.
+type watch struct{ path, why string }
+
+// watched are the host-executed files and folders at the project's top.
+func watched() []watch {
+	return []watch{
+		{".envrc", "direnv runs it when you enter the folder"},
+		{".husky", "git hooks that husky installs"},
+		{".pre-commit-config.yaml", "pre-commit runs its hooks on git commit"},
+		{".vscode/tasks.json", "your editor runs its tasks"},
+		{".vscode/settings.json", "your editor follows it (terminal profiles, tool paths)"},
+		{".github/workflows", "CI runs them with the repository's secrets"},
+		{"Makefile", "make runs it"},
+		{"GNUmakefile", "make runs it"},
+		{"makefile", "make runs it"},
+		{".gitattributes", "git applies its filters and diff drivers"},
+		{".gitmodules", "git follows it on submodule update"},
+	}
 }
 
 // gitFiles are the files of a git dir that make git run something.
-var gitFiles = []Change{
-	{"config", "git obeys it (core.fsmonitor, core.hooksPath, aliases, filters)"},
-	{"config.worktree", "git obeys it"},
-	{"commondir", "git follows it to another git dir"},
-	{"info/attributes", "git applies its filters and diff drivers"},
-	{"hooks", "git runs these hooks"},
+func gitFiles() []watch {
+	return []watch{
+		{"config", "git obeys it (core.fsmonitor, core.hooksPath, aliases, filters)"},
+		{"config.worktree", "git obeys it"},
+		{"commondir", "git follows it to another git dir"},
+		{"info/attributes", "git applies its filters and diff drivers"},
+		{"hooks", "git runs these hooks"},
+	}
 }
 
 // maxEntries bounds the walk of a project.
@@ -176,11 +188,11 @@ const maxEntries = 500000
 // time given (scripts is the package.json scripts fingerprint then).
 func Scan(project string, since time.Time, scripts string) []Change {
 	var out []Change
-	for _, w := range watched {
-		out = append(out, changedUnder(project, w.Path, since, w.Why)...)
+	for _, w := range watched() {
+		out = append(out, changedUnder(project, w.path, since, w.why)...)
 	}
 	if s := packageScripts(project); s != scripts {
-		out = append(out, Change{"package.json", "npm runs its scripts (they changed)"})
+		out = append(out, Change{Path: "package.json", Why: "npm runs its scripts (they changed)"})
 	}
 	n := 0
 	_ = filepath.WalkDir(project, func(path string, d fs.DirEntry, err error) error {
@@ -197,10 +209,13 @@ func Scan(project string, since time.Time, scripts string) []Change {
 		rel, _ := filepath.Rel(project, path)
 		switch {
 		case d.Type()&fs.ModeSymlink != 0:
-			out = append(out, Change{rel, "a symbolic link named .git: git follows it"})
+			out = append(out, Change{Path: rel, Why: "a symbolic link named .git: git follows it", GitDir: rel})
 		case d.Type().IsRegular():
 			if changedSince(path, since) {
-				out = append(out, Change{rel, "a .git file: git follows its gitdir line"})
+				out = append(out, Change{Path: rel, Why: "a .git file: git follows its gitdir line", GitDir: rel})
+			}
+			if target, ok := gitFileTarget(project, rel); ok {
+				out = append(out, gitDirChanges(project, target, since, 0)...)
 			}
 		case d.IsDir():
 			out = append(out, gitDirChanges(project, rel, since, 0)...)
@@ -209,7 +224,7 @@ func Scan(project string, since time.Time, scripts string) []Change {
 		return nil
 	})
 	if n > maxEntries {
-		out = append(out, Change{".", fmt.Sprintf("over %d entries: the rest was not checked for new git repositories", maxEntries)})
+		out = append(out, Change{Path: ".", Why: fmt.Sprintf("over %d entries: the rest was not checked for new git repositories", maxEntries)})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
 	return out
@@ -219,8 +234,11 @@ func Scan(project string, since time.Time, scripts string) []Change {
 // its submodules.
 func gitDirChanges(project, rel string, since time.Time, depth int) []Change {
 	var out []Change
-	for _, g := range gitFiles {
-		out = append(out, changedUnder(project, filepath.Join(rel, g.Path), since, g.Why)...)
+	for _, g := range gitFiles() {
+		for _, c := range changedUnder(project, filepath.Join(rel, g.path), since, g.why) {
+			c.GitDir = rel
+			out = append(out, c)
+		}
 	}
 	if depth > 3 {
 		return out
@@ -240,6 +258,78 @@ func gitDirChanges(project, rel string, since time.Time, depth int) []Change {
 	return out
 }
 
+// gitFileTarget reads a .git file's gitdir line and returns its target
+// relative to the project, when it lies inside it.
+func gitFileTarget(project, rel string) (string, bool) {
+	data, err := hostfs.New(project).ReadFile(rel, 4096)
+	if err != nil {
+		return "", false
+	}
+	target, ok := strings.CutPrefix(strings.TrimSpace(string(data)), "gitdir:")
+	if !ok {
+		return "", false
+	}
+	target = strings.TrimSpace(target)
+	if !filepath.IsAbs(target) {
+		target = filepath.Join(project, filepath.Dir(rel), target)
+	}
+	r, err := filepath.Rel(project, filepath.Clean(target))
+	if err != nil || r == "." || strings.HasPrefix(r, "..") {
+		return "", false
+	}
+	return r, true
+}
+
+// Gitlinked lists the host-executed files of the git dirs that a
+// project's git status enters — those of the given submodule paths (from
+// the project's index, see gitguard.Gitlinks) and of .git/modules —
+// changed since the time given.
+func Gitlinked(project string, gitlinks []string, since time.Time) []Change {
+	var out []Change
+	for _, g := range gitlinks {
+		rel := filepath.Join(g, ".git")
+		fi, err := os.Lstat(filepath.Join(project, rel))
+		switch {
+		case err != nil:
+		case fi.Mode()&fs.ModeSymlink != 0:
+			out = append(out, Change{Path: rel, Why: "a symbolic link named .git: git follows it", GitDir: rel})
+		case fi.Mode().IsRegular():
+			if changedSince(filepath.Join(project, rel), since) {
+				out = append(out, Change{Path: rel, Why: "a .git file: git follows its gitdir line", GitDir: rel})
+			}
+			if target, ok := gitFileTarget(project, rel); ok {
+				out = append(out, gitDirChanges(project, target, since, 0)...)
+			}
+		case fi.IsDir():
+			out = append(out, gitDirChanges(project, rel, since, 0)...)
+		}
+	}
+	mods := filepath.Join(".git", "modules")
+	entries, _ := os.ReadDir(filepath.Join(project, mods))
+	for _, e := range entries {
+		if e.IsDir() {
+			out = append(out, moduleChanges(project, filepath.Join(mods, e.Name()), since)...)
+		}
+	}
+	return out
+}
+
+// moduleChanges checks a folder under .git/modules: a git dir, or a
+// folder of one (submodule names may hold slashes).
+func moduleChanges(project, rel string, since time.Time) []Change {
+	if _, err := os.Lstat(filepath.Join(project, rel, "HEAD")); err == nil {
+		return gitDirChanges(project, rel, since, 1)
+	}
+	var out []Change
+	entries, _ := os.ReadDir(filepath.Join(project, rel))
+	for _, e := range entries {
+		if e.IsDir() {
+			out = append(out, moduleChanges(project, filepath.Join(rel, e.Name()), since)...)
+		}
+	}
+	return out
+}
+
 // changedUnder reports rel (a file, or every file below a folder) when it
 // changed since the time given.
 func changedUnder(project, rel string, since time.Time, why string) []Change {
@@ -250,7 +340,7 @@ func changedUnder(project, rel string, since time.Time, why string) []Change {
 	}
 	if !fi.IsDir() {
 		if changedSince(path, since) {
-			return []Change{{rel, why}}
+			return []Change{{Path: rel, Why: why}}
 		}
 		return nil
 	}
@@ -258,7 +348,7 @@ func changedUnder(project, rel string, since time.Time, why string) []Change {
 	_ = filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
 		if err == nil && (p == path || !d.IsDir()) && changedSince(p, since) {
 			r, _ := filepath.Rel(project, p)
-			out = append(out, Change{r, why})
+			out = append(out, Change{Path: r, Why: why})
 		}
 		return nil
 	})

@@ -70,7 +70,7 @@ func Seed(store, legacy, home string, files []File) ([]hostfs.Op, error) {
 		dst, err := read(home, f.Rel)
 		if err != nil {
 			if errors.Is(err, hostfs.ErrSymlink) {
-				return nil, fmt.Errorf("login file %s: %w (remove the link; the login is kept in %s)", filepath.Join(home, f.Rel), err, store)
+				return nil, fmt.Errorf("login file %s: %w; an agent may have planted it (remove the link: the login itself is kept in %s)", filepath.Join(home, f.Rel), err, store)
 			}
 			return nil, err
 		}

@@ -149,14 +149,20 @@ func (m *Manager) List(ctx context.Context, filters ...string) ([]Container, err
 	return out, nil
 }
 
-// Stop stops containers, giving their sessions a few seconds.
+// Stop stops containers, giving their sessions a few seconds. One that
+// is gone already (its keeper stopped it meanwhile) is no failure.
 func (m *Manager) Stop(ctx context.Context, names ...string) error {
 	res, err := m.output(ctx, docker.StopArgs(3, names...))
 	if err != nil {
 		return err
 	}
-	if res.ExitCode != 0 {
-		return engineError("stop "+strings.Join(names, " "), res)
+	if res.ExitCode == 0 {
+		return nil
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(res.Stderr)), "\n") {
+		if line != "" && !strings.Contains(line, "No such container") {
+			return engineError("stop "+strings.Join(names, " "), res)
+		}
 	}
 	return nil
 }

@@ -50,9 +50,12 @@ const HealthCmd = HealthMarker + ` read p </run/ai-sandbox.keeper && kill -0 "$p
 // other such process) and exits, ending the container, once none has been
 // attached for the grace period in seconds ($1, at least one second). A
 // container that no session has reached yet is given at least 10 seconds,
-// so it is never stopped under the launch that created it. It survives a
-// full pids limit (no fork in its loop under bash) and memory pressure
-// (sessions raise their own OOM score, see Guard).
+// so it is never stopped under the launch that created it. Once the last
+// session has ended, what sessions left running in the background is
+// ended too (TERM, then KILL a second later): no agent process outlives
+// its sessions. It survives a full pids limit (no fork in its loop under
+// bash) and memory pressure (sessions raise their own OOM score, see
+// Guard).
 const Keeper = `g=${1:-300}; R=/run/ai-sandbox; quiet=0; seen=0; t=0
 echo $$ >$R.keeper; : >$R.stopping
 if [ -n "$BASH_VERSION" ] && mkfifo $R.tick 2>/dev/null && exec 3<>$R.tick; then
@@ -62,6 +65,15 @@ else
   tick() { sleep 1; }
   health() { return 1; }
 fi
+reap() {
+  for s in /proc/[0-9]*/status; do
+    p=${s#/proc/}; p=${p%/status}
+    [ "$p" = 1 ] || [ "$p" = $$ ] && continue
+    while IFS= read -r l; do
+      case $l in "PPid:	0"|"PPid:	$$") break;; PPid:*) kill -$1 "$p"; break;; esac
+    done <"$s"
+  done 2>/dev/null
+}
 count() {
   n=-1
   for s in /proc/[0-9]*/status; do
@@ -77,6 +89,8 @@ while :; do
   if [ $n -gt 0 ]; then
     seen=1; [ $quiet -gt 0 ] && quiet=0
   elif [ $seen = 1 ] || [ $t -ge 10 ]; then
+    [ $quiet = 0 ] && reap TERM
+    [ $quiet = 1 ] && reap KILL
     if [ $quiet -ge $g ] && [ $quiet -ge 1 ]; then
       printf 1 >$R.stopping
       count
