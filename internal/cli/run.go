@@ -247,6 +247,66 @@ func printPlan(w io.Writer, dockerCLI string, plan sandbox.Plan) {
 	fmt.Fprintln(w, docker.Quote(append([]string{dockerCLI}, docker.ExecArgs(plan.Exec)...)))
 }
 
+// chooseCommand decides which sandbox and which command: a known agent
+// in its own sandbox, anything else in the project's shell sandbox, a
+// shell when there is no command or with --shell.
+func chooseCommand(deps *Deps, o *runOptions) (tool string, agent *tools.Tool, cmd []string, err error) {
+	tool = sandbox.ShellTool
+	if len(o.toolArgs) > 0 {
+		if t, ok := deps.Tools.Lookup(o.toolArgs[0]); ok {
+			agent = &t
+			tool = t.Name
+			cmd = append([]string{t.Binary}, o.toolArgs[1:]...)
+		} else {
+			if o.shell {
+				return "", nil, nil, &ui.UsageError{Err: fmt.Errorf("--shell takes a known agent's name, not %q (see 'ai-sandbox tools')", o.toolArgs[0])}
+			}
+			cmd = o.toolArgs
+		}
+	}
+	if len(cmd) == 0 || o.shell {
+		cmd = sandbox.ShellCmd()
+	}
+	return tool, agent, cmd, nil
+}
+
+// agentFacts are an agent's own: its per-project database, the host
+// config shared with it, its login and its bundled skills.
+func agentFacts(deps *Deps, p config.Paths, cfg *config.Config, o *runOptions, agent *tools.Tool, proj projectAt, rf *runFacts, f *sandbox.Facts) error {
+	if agent.DB != nil {
+		dir, ops, note, err := claimDB(p, agent.Name, proj)
+		if err != nil {
+			return err
+		}
+		if note != "" && !o.quiet && len(ops) > 0 {
+			deps.Streams.Infof("%s", note)
+		}
+		f.DB, f.DBEnv, f.DBFile = dir, agent.DB.Env, agent.DB.File
+		f.HostOps = append(f.HostOps, ops...)
+	}
+	mounts, ops, err := hostConfigFacts(deps, cfg, agent, f.Home)
+	if err != nil {
+		return err
+	}
+	f.HostConfig = mounts
+	f.HostOps = append(f.HostOps, ops...)
+	if o.print {
+		return nil // nothing is copied or installed for a print
+	}
+	ops, err = loginOps(p, agent, f.Home)
+	if err != nil {
+		return err
+	}
+	f.HostOps = append(f.HostOps, ops...)
+	ops, names, err := skillsOps(f.Home, agent.Name)
+	if err != nil {
+		deps.Streams.Warnf("%v", err)
+	}
+	f.HostOps = append(f.HostOps, ops...)
+	rf.skills = names
+	return nil
+}
+
 // runFacts are the gathered facts of a launch, and what the launch needs
 // besides the plan.
 type runFacts struct {
@@ -276,24 +336,9 @@ func gatherRun(deps *Deps, o *runOptions) (*runFacts, error) {
 		return nil, &ui.UsageError{Err: err}
 	}
 
-	// Which sandbox, which command.
-	sandboxTool := sandbox.ShellTool
-	var agent *tools.Tool
-	var cmdArgs []string
-	if len(o.toolArgs) > 0 {
-		if t, ok := deps.Tools.Lookup(o.toolArgs[0]); ok {
-			agent = &t
-			sandboxTool = t.Name
-			cmdArgs = append([]string{t.Binary}, o.toolArgs[1:]...)
-		} else {
-			if o.shell {
-				return nil, &ui.UsageError{Err: fmt.Errorf("--shell takes a known agent's name, not %q (see 'ai-sandbox tools')", o.toolArgs[0])}
-			}
-			cmdArgs = o.toolArgs
-		}
-	}
-	if len(cmdArgs) == 0 || o.shell {
-		cmdArgs = sandbox.ShellCmd()
+	sandboxTool, agent, cmdArgs, err := chooseCommand(deps, o)
+	if err != nil {
+		return nil, err
 	}
 
 	// Where.
@@ -384,35 +429,8 @@ func gatherRun(deps *Deps, o *runOptions) (*runFacts, error) {
 	f.HostOps = append(f.HostOps, recordOps(p, proj.Key, rec)...)
 
 	if agent != nil {
-		if agent.DB != nil {
-			dir, ops, note, err := claimDB(p, agent.Name, proj)
-			if err != nil {
-				return nil, err
-			}
-			if note != "" && !o.quiet && len(ops) > 0 {
-				s.Infof("%s", note)
-			}
-			f.DB, f.DBEnv, f.DBFile = dir, agent.DB.Env, agent.DB.File
-			f.HostOps = append(f.HostOps, ops...)
-		}
-		mounts, ops, err := hostConfigFacts(deps, cfg, agent, f.Home)
-		if err != nil {
+		if err := agentFacts(deps, p, cfg, o, agent, proj, rf, &f); err != nil {
 			return nil, err
-		}
-		f.HostConfig = mounts
-		f.HostOps = append(f.HostOps, ops...)
-		if !o.print {
-			ops, err := loginOps(p, agent, f.Home)
-			if err != nil {
-				return nil, err
-			}
-			f.HostOps = append(f.HostOps, ops...)
-			ops, names, err := skillsOps(f.Home, agent.Name)
-			if err != nil {
-				s.Warnf("%v", err)
-			}
-			f.HostOps = append(f.HostOps, ops...)
-			rf.skills = names
 		}
 	} else if len(o.toolArgs) > 0 && !o.quiet && s.ErrTTY {
 		s.Infof("%s is not a known agent: it runs in the project's shell sandbox, with no agent's keys", o.toolArgs[0])
