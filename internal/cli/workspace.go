@@ -4,13 +4,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
-	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/ai-sandbox/ai-sandbox/internal/config"
+	"github.com/ai-sandbox/ai-sandbox/internal/whitelist"
 	"github.com/ai-sandbox/ai-sandbox/internal/workspace"
 )
 
@@ -41,37 +40,7 @@ func AddWorkspace(deps *Deps, path string) (string, bool, error) {
 	if err != nil {
 		return "", false, err
 	}
-	cwd := ""
-	if !filepath.IsAbs(path) && !strings.HasPrefix(path, "~") {
-		// Only a relative path needs the current folder (which may be gone).
-		if cwd, err = deps.Getwd(); err != nil {
-			return "", false, fmt.Errorf("current folder: %w", err)
-		}
-	}
-	canon, err := workspace.Canonical(path, deps.Home, cwd)
-	if err != nil {
-		return "", false, err
-	}
-	if err := workspace.Check(canon, deps.Home, p.Root); err != nil {
-		return "", false, err
-	}
-	existed := false
-	err = config.Update(p, func(c *config.Config) error {
-		legacy, err := config.ReadLegacyWorkspaces(p.LegacyWorkspaces())
-		if err != nil {
-			return err
-		}
-		for _, w := range append(append([]string{}, c.Workspaces...), legacy...) {
-			if w == canon {
-				existed = true
-				return config.ErrNoChange
-			}
-		}
-		c.Workspaces = append(c.Workspaces, canon)
-		// The original mounts from its own file: keep it in step.
-		return config.AppendLegacyWorkspace(p, canon)
-	})
-	return canon, existed, err
+	return whitelist.Add(p, deps.Home, path, deps.Getwd)
 }
 
 func newCmdWorkspaceAdd(deps *Deps) *cobra.Command {
