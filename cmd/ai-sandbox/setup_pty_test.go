@@ -248,6 +248,122 @@ exit 0
 	}
 }
 
+// TestSetupWizardCreatesFolderAndBuildsBehindProxy drives the wizard
+// through what a newcomer behind a TLS-inspecting proxy meets: a project
+// folder that does not exist yet (created after a yes), and a build that
+// must come FROM a mirror of the base image and trust the proxy's CA.
+// Both questions show their defaults; the answers reach docker build and
+// are recorded in config.json.
+func TestSetupWizardCreatesFolderAndBuildsBehindProxy(t *testing.T) {
+	tmux := needTool(t, "tmux")
+	root, err := filepath.EvalSymlinks(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	home := filepath.Join(root, "home")
+	exe := filepath.Join(root, "bin", "ai-sandbox")
+	copyExecutable(t, exe)
+	fakeBin := filepath.Join(root, "fakebin")
+	write(t, filepath.Join(fakeBin, "docker"), 0o755, `#!/bin/sh
+printf '%s\n' "$*" >> "$WORK/docker.log"
+case "$1" in
+info) echo '{"ServerVersion":"27.3.1"}';;
+version) echo amd64;;
+image) exit 1;;
+build)
+  for a in "$@"; do ctx=$a; done
+  rm -rf "$WORK/ctx"; cp -r "$ctx" "$WORK/ctx";;
+esac
+exit 0
+`)
+	const cert = "-----BEGIN CERTIFICATE-----\nMIIBdjCCARugAwIBAgIUQ2h8GL5yZ2hK0DR0qTqYq7C1W1MwCgYIKoZIzj0EAwIw\n-----END CERTIFICATE-----\n"
+	write(t, filepath.Join(home, "corp-root.pem"), 0o644, cert)
+	write(t, filepath.Join(home, "id_key.pem"), 0o600, "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n")
+	const mirror = "registry.corp.example/library/node:22-bookworm-slim"
+
+	p := startPane(t, tmux, root, []string{
+		"env", "-i", "HOME=" + home, "PATH=" + fakeBin + ":/usr/bin:/bin", "SHELL=/bin/sh", "TERM=screen",
+		"WORK=" + root, exe, "setup",
+	})
+
+	// 2. Workspaces: none yet; the folder is created after a yes (the
+	// default).
+	p.waitFor(`\? Folders to whitelist \(comma-separated, empty for none\):`)
+	p.typeText("~/projects/new-app")
+	p.keys("Enter")
+	app := filepath.Join(home, "projects", "new-app")
+	p.waitFor(`\? ` + regexp.QuoteMeta(app) + ` does not exist\. Create it\? \(Y/n\)`)
+	p.keys("Enter")
+	p.waitFor(`ai-sandbox: created ` + regexp.QuoteMeta(app))
+	p.waitFor(`ai-sandbox: whitelisted ` + regexp.QuoteMeta(app))
+
+	// 3. Image: a build, with the defaults for agents, add-ons and preset.
+	p.waitFor(`\? Sandbox image \(ai-sandbox:latest\):`)
+	p.typeText("build")
+	p.keys("Enter")
+	p.waitFor(`\? Agents to install in the image:`)
+	p.waitFor(`\[x\]\s+opencode`)
+	p.keys("Enter")
+	p.waitFor(`\? Add-ons to build into the image:`)
+	p.keys("Enter")
+	p.waitFor(`\? Image preset:`)
+	p.keys("Enter")
+	// The base image and the CA, their defaults shown; a key file is not
+	// a certificate: said, and asked again.
+	p.waitFor(`\? Base image to build FROM: (\[\? for help\] )?\(node:22-bookworm-slim\)`)
+	p.typeText(mirror)
+	p.keys("Enter")
+	p.waitFor(`\? CA certificates to trust \(PEM files, comma-separated; none for none\): (\[\? for help\] )?\(none\)`)
+	p.typeText("~/id_key.pem")
+	p.keys("Enter")
+	p.waitFor(`warning: CA certificate ` + regexp.QuoteMeta(filepath.Join(home, "id_key.pem")) + `: holds a PRIVATE KEY block`)
+	p.waitFor(`(?s)PRIVATE KEY block.*\? CA certificates to trust`)
+	p.typeText("~/corp-root.pem")
+	p.keys("Enter")
+
+	// 4.-6. The rest with their defaults (no key, off, the detected shells).
+	p.waitFor(`\? Keys for opencode to set now`)
+	p.keys("Enter")
+	p.waitFor(`\? Share your opencode config .* with its sandbox\?`)
+	p.keys("Enter")
+	p.waitFor(`\? Write the aliases \(opencode, ai-run\) for:`)
+	p.keys("Enter")
+
+	screen := p.waitExit(0)
+	for _, want := range []string{
+		`workspaces:\s+` + regexp.QuoteMeta(app) + ` \(created, added\)`,
+		`image:\s+built ai-sandbox:latest \(agents: opencode; preset base; add-ons: none; from ` + regexp.QuoteMeta(mirror) + `; CA certificates: ~/corp-root\.pem\)`,
+	} {
+		if !regexp.MustCompile(want).MatchString(screen) {
+			t.Errorf("the screen lacks %s:\n%s", want, screen)
+		}
+	}
+	if st, err := os.Stat(app); err != nil || !st.IsDir() {
+		t.Errorf("%s was not created: %v", app, err)
+	}
+	log := string(read(t, filepath.Join(root, "docker.log")))
+	if !regexp.MustCompile(`(?m)^build --tag ai-sandbox:latest --build-arg BASE_IMAGE=` + regexp.QuoteMeta(mirror) + ` /\S+$`).MatchString(log) {
+		t.Errorf("docker.log lacks the build FROM the mirror:\n%s", log)
+	}
+	if got := string(read(t, filepath.Join(root, "ctx", "ca", "00-corp-root.crt"))); got != cert {
+		t.Errorf("the build context's CA = %q", got)
+	}
+	var cfg struct {
+		Workspaces []string `json:"workspaces"`
+		Image      struct {
+			BaseImage string   `json:"baseImage"`
+			CACerts   []string `json:"caCerts"`
+		} `json:"image"`
+	}
+	if err := json.Unmarshal(read(t, filepath.Join(home, ".ai-sandbox", "config.json")), &cfg); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(cfg.Workspaces, []string{app}) || cfg.Image.BaseImage != mirror ||
+		!slices.Equal(cfg.Image.CACerts, []string{filepath.Join(home, "corp-root.pem")}) {
+		t.Errorf("config.json: %+v", cfg)
+	}
+}
+
 // needTool finds a program; without it the test fails in CI and is
 // skipped elsewhere.
 func needTool(t *testing.T, name string) string {

@@ -1,0 +1,335 @@
+package setup
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/ai-sandbox/ai-sandbox/internal/config"
+	"github.com/ai-sandbox/ai-sandbox/internal/imagebuild"
+	"github.com/ai-sandbox/ai-sandbox/internal/imageops"
+	"github.com/ai-sandbox/ai-sandbox/internal/shellrc"
+	"github.com/ai-sandbox/ai-sandbox/internal/ui"
+)
+
+// ---- 3. image and agents --------------------------------------------------
+
+// defaultTools are the agents set up before: those of the alias blocks,
+// of tools.installed and of the recorded build; else opencode.
+func (s *wizard) defaultTools() []string {
+	want := map[string]bool{}
+	for _, sh := range shellrc.All() {
+		content, _, _ := shellrc.ReadFile(shellrc.RCFile(sh, s.deps.Home, s.deps.Getenv))
+		for _, t := range shellrc.Tools(content) {
+			want[t] = true
+		}
+	}
+	for _, t := range append(append([]string{}, s.cfg.Tools.Installed...), s.cfg.Image.Tools...) {
+		want[t] = true
+	}
+	var out []string
+	for _, n := range s.deps.Tools.Names() {
+		if want[n] {
+			out = append(out, n)
+		}
+	}
+	if len(out) == 0 {
+		out = imagebuild.DefaultTools()
+	}
+	return out
+}
+
+// imageName is the image run starts, as the image operations tag it.
+func (s *wizard) imageName() string {
+	if name, err := imageops.LocalImage(s.cfg, s.deps.Getenv); err == nil {
+		return name
+	}
+	if v := s.deps.Getenv("AI_SANDBOX_IMAGE"); v != "" {
+		return v
+	}
+	if s.cfg.Settings.Image != "" {
+		return s.cfg.Settings.Image
+	}
+	return config.DefaultImage
+}
+
+func (s *wizard) imageExists(ctx context.Context) bool {
+	res, err := s.deps.Runner.Output(ctx, []string{s.deps.Docker, "image", "inspect", "--format", "{{.Id}}", s.imageName()})
+	return err == nil && res.ExitCode == 0
+}
+
+func (s *wizard) stepImage(ctx context.Context) error {
+	o := s.o
+	s.source = s.impliedSource()
+	if !s.interactive {
+		if s.source == "" {
+			s.source = "none"
+		}
+		s.tag = o.tag
+		if s.source == "pull" && s.tag == "" {
+			s.tag = defaultTag
+		}
+		s.toolNames = o.tools
+		if !o.changed("tools") {
+			s.toolNames = s.defaultTools()
+		}
+		s.addons = o.addons
+		if !o.changed("addons") {
+			s.addons = s.cfg.Image.Addons
+		}
+		s.preset = o.preset
+		if s.preset == "" {
+			s.preset = s.cfg.Image.Preset
+		}
+		if s.preset == "" {
+			s.preset = imagebuild.DefaultPreset
+		}
+		if s.source == "build" && s.caCerts == nil {
+			// The recorded CA files must still be there: better said now
+			// than after everything else is written.
+			if err := imageops.CheckCACerts(s.cfg.Image.CACerts); err != nil {
+				return fmt.Errorf("config.json image.caCerts: %w", err)
+			}
+		}
+		return nil
+	}
+
+	var err error
+	if s.source == "" {
+		def := "pull"
+		if s.imageExists(ctx) {
+			def = "none"
+		}
+		s.source, err = s.ask.Select("Sandbox image ("+s.imageName()+"):", []string{"pull", "build", "none"}, def, func(v string, _ int) string {
+			return map[string]string{
+				"pull":  "pull a prebuilt image (a few minutes)",
+				"build": "build it here from the Dockerfiles (10-20 minutes)",
+				"none":  "skip: it is there already, or I will pull or build it myself",
+			}[v]
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if s.source == "pull" {
+		s.tag = o.tag
+		if s.tag == "" {
+			var tags []string
+			list, err := s.deps.Images.ListTags(ctx, "")
+			for _, t := range list {
+				if t.Name != "" {
+					tags = append(tags, t.Name)
+				}
+			}
+			if err != nil || len(tags) == 0 {
+				if err == nil {
+					err = fmt.Errorf("the registry listed no tags")
+				}
+				s.deps.Streams.Warnf("cannot list the registry's tags (%v); offering base and full", err)
+				tags = []string{"base", "full"}
+			}
+			def := tags[0]
+			if slices.Contains(tags, defaultTag) {
+				def = defaultTag
+			}
+			if s.tag, err = s.ask.Select("Image tag to pull:", tags, def, nil); err != nil {
+				return err
+			}
+		}
+	}
+
+	// The agents: those to build into the image, or those the user runs.
+	s.toolNames = o.tools
+	if !o.changed("tools") {
+		msg := "Agents you use (for their API keys, host config and aliases):"
+		if s.source == "build" {
+			msg = "Agents to install in the image:"
+		}
+		all := s.deps.Tools.All()
+		names := make([]string, len(all))
+		for i, t := range all {
+			names[i] = t.Name
+		}
+		if s.toolNames, err = s.ask.MultiSelect(msg, names, s.defaultTools(), func(_ string, i int) string {
+			return all[i].Description
+		}); err != nil {
+			return err
+		}
+	}
+	if s.source == "build" {
+		return s.askBuild()
+	}
+	return nil
+}
+
+// askBuild asks what only a build needs: add-ons, preset, base image and
+// CA certificates. The defaults are the recorded choices.
+func (s *wizard) askBuild() error {
+	o := s.o
+	var err error
+	s.addons = o.addons
+	if !o.changed("addons") {
+		all := imagebuild.Addons()
+		names := make([]string, len(all))
+		for i, a := range all {
+			names[i] = a.Name
+		}
+		if s.addons, err = s.ask.MultiSelect("Add-ons to build into the image:", names, s.cfg.Image.Addons, func(_ string, i int) string {
+			return all[i].Description
+		}); err != nil {
+			return err
+		}
+	}
+	s.preset = o.preset
+	if s.preset == "" {
+		def := s.cfg.Image.Preset
+		if def == "" {
+			def = imagebuild.DefaultPreset
+		}
+		if s.preset, err = s.ask.Select("Image preset:", imagebuild.PresetNames(), def, func(v string, _ int) string {
+			p, err := imagebuild.LoadPreset(v)
+			if err != nil || len(p.Addons) == 0 {
+				return "no add-ons"
+			}
+			return "with " + strings.Join(p.Addons, ", ")
+		}); err != nil {
+			return err
+		}
+	}
+	if s.baseImage == nil {
+		if err := s.askBaseImage(); err != nil {
+			return err
+		}
+	}
+	if s.caCerts == nil {
+		return s.askCACerts()
+	}
+	return nil
+}
+
+func (s *wizard) askBaseImage() error {
+	rec := s.cfg.Image.BaseImage
+	def := rec
+	if def == "" {
+		def = imagebuild.DefaultBaseImage
+	}
+	for {
+		ans, err := s.ask.Input("Base image to build FROM:", def,
+			"The Debian-based image the sandbox image starts from. Where Docker Hub cannot be reached, give the same image from a mirror or your own registry, e.g. registry.example.com/library/"+imagebuild.DefaultBaseImage+". 'default' is "+imagebuild.DefaultBaseImage+".")
+		if err != nil {
+			return err
+		}
+		img, err := imageops.ParseBaseImage(ans)
+		if err != nil {
+			s.deps.Streams.Warnf("%q is not an image reference (e.g. debian:bookworm-slim)", ans)
+			continue
+		}
+		if img == imagebuild.DefaultBaseImage && rec == "" {
+			img = "" // the built-in default, as it was: nothing to record
+		}
+		if img == "" {
+			img = "default"
+		}
+		s.baseImage = &img
+		return nil
+	}
+}
+
+func (s *wizard) askCACerts() error {
+	def := "none"
+	if rec := s.cfg.Image.CACerts; len(rec) > 0 {
+		shown := make([]string, len(rec))
+		for i, f := range rec {
+			shown[i] = s.tilde(f)
+		}
+		def = strings.Join(shown, ", ")
+	}
+	for {
+		ans, err := s.ask.Input("CA certificates to trust (PEM files, comma-separated; none for none):", def,
+			"Behind a TLS-inspecting proxy, your organisation's CA certificate: trusted while building (apt, npm, pip, git, curl) and by the agents at run time.")
+		if err != nil {
+			return err
+		}
+		files, err := imageops.ResolveCACerts(splitComma(ans), s.deps.Home, s.deps.Getwd)
+		if err != nil {
+			return err
+		}
+		if err := imageops.CheckCACerts(files); err != nil {
+			s.deps.Streams.Warnf("%v", err)
+			continue
+		}
+		s.caCerts = files
+		return nil
+	}
+}
+
+// nonNil is l as a given list: empty means none, never "the recorded".
+func nonNil(l []string) []string { return append([]string{}, l...) }
+
+func (s *wizard) doImage(ctx context.Context) error {
+	st := s.deps.Streams
+	switch s.source {
+	case "pull":
+		st.Infof("pulling the %s image", s.tag)
+		if err := s.deps.Images.Pull(ctx, imageops.PullOptions{Tag: s.tag}); err != nil {
+			s.note("image", "pulling %s failed", s.tag)
+			return ui.WithHint(fmt.Errorf("image pull: %w", err), "the rest of setup is done; retry with 'ai-sandbox image pull --tag "+s.tag+"'")
+		}
+		s.note("image", "pulled %s as %s", s.tag, s.imageName())
+	case "build":
+		st.Infof("building the image with %s", strings.Join(s.toolNames, ", "))
+		preset := s.preset
+		err := s.deps.Images.Build(ctx, imageops.BuildOptions{
+			Tools:     nonNil(s.toolNames),
+			Addons:    nonNil(s.addons),
+			Preset:    &preset,
+			BaseImage: s.baseImage,
+			CACerts:   s.caCerts,
+		})
+		if err != nil {
+			s.note("image", "the build failed")
+			return ui.WithHint(fmt.Errorf("image build: %w", err), "the rest of setup is done; retry with 'ai-sandbox image build'")
+		}
+		s.note("image", "built %s (agents: %s; preset %s; add-ons: %s%s)", s.imageName(), strings.Join(s.toolNames, ", "), s.preset, joinOrNone(s.addons), s.buildExtras())
+	default:
+		if s.imageExists(ctx) {
+			s.note("image", "%s is there (not changed)", s.imageName())
+		} else {
+			s.note("image", "%s does not exist yet: run 'ai-sandbox image pull' or 'ai-sandbox image build'", s.imageName())
+		}
+	}
+	return nil
+}
+
+// buildExtras names, for the summary, a base image and CA certificates
+// that are not the defaults.
+func (s *wizard) buildExtras() string {
+	base := s.cfg.Image.BaseImage
+	if s.baseImage != nil {
+		base, _ = imageops.ParseBaseImage(*s.baseImage)
+	}
+	cas := s.cfg.Image.CACerts
+	if s.caCerts != nil {
+		cas = s.caCerts
+	}
+	out := ""
+	if base != "" {
+		out += "; from " + base
+	}
+	if len(cas) > 0 {
+		shown := make([]string, len(cas))
+		for i, f := range cas {
+			shown[i] = s.tilde(f)
+		}
+		out += "; CA certificates: " + strings.Join(shown, ", ")
+	}
+	return out
+}
+
+func joinOrNone(l []string) string {
+	if len(l) == 0 {
+		return "none"
+	}
+	return strings.Join(l, ", ")
+}
