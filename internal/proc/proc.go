@@ -103,6 +103,49 @@ func (r *Runner) Interactive(ctx context.Context, argv []string, stdio Stdio, ex
 	}
 }
 
+// Run runs argv with the given stdio (nil = none) and extraEnv appended
+// to the runner's environment, and returns its exit code. Cancelling ctx
+// kills it.
+func (r *Runner) Run(ctx context.Context, argv []string, stdio Stdio, extraEnv []string) (int, error) {
+	if len(argv) == 0 {
+		return 0, errors.New("empty command")
+	}
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Env = append(append([]string{}, r.Env...), extraEnv...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdio.In, stdio.Out, stdio.Err
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return exitCode(ee), nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("run %s: %w", argv[0], err)
+	}
+	return 0, nil
+}
+
+// StartDetached starts argv in a session of its own, with no terminal,
+// stdin from /dev/null and stdout and stderr appended to logPath, and
+// does not wait for it: it outlives this process.
+func (r *Runner) StartDetached(argv []string, logPath string) error {
+	if len(argv) == 0 {
+		return errors.New("empty command")
+	}
+	log, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", logPath, err)
+	}
+	defer log.Close()
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = r.Env
+	cmd.Stdout, cmd.Stderr = log, log
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start %s: %w", argv[0], err)
+	}
+	return cmd.Process.Release()
+}
+
 func exitCode(ee *exec.ExitError) int {
 	if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 		return 128 + int(ws.Signal())

@@ -19,6 +19,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/ai-sandbox/ai-sandbox/internal/hostfs"
@@ -172,11 +173,49 @@ func commonDir(gitPath string) string {
 // value wins, as with `git config --get`. includes is true when the file
 // has include or includeIf sections, which may set it too.
 func originURL(configPath string) (url string, includes bool) {
-	data, err := readSmall(configPath)
-	if err != nil {
-		return "", false
+	includes = readConfig(configPath, func(section, sub, key, value string) {
+		if section == "remote" && sub == "origin" && key == "url" {
+			url = value
+		}
+	})
+	return url, includes
+}
+
+// RemoteURLs lists the URLs the repository of dir (its git top-level or a
+// folder in it) fetches from and pushes to: remote.*.url and pushurl, and
+// submodule.*.url of its config (not .gitmodules: the config is the
+// user's, .gitmodules the work tree's).
+func RemoteURLs(dir string) []string {
+	gitPath, _ := findGit(dir)
+	if gitPath == "" {
+		return nil
 	}
-	inOrigin := false
+	common := commonDir(gitPath)
+	if common == "" {
+		return nil
+	}
+	var out []string
+	readConfig(filepath.Join(common, "config"), func(section, sub, key, value string) {
+		if (section == "remote" && (key == "url" || key == "pushurl")) || (section == "submodule" && key == "url") {
+			if value != "" && !slices.Contains(out, value) {
+				out = append(out, value)
+			}
+		}
+	})
+	return out
+}
+
+// readConfig calls fn for each key of a git config file, with the
+// section and key lowercased (the subsection as written, or lowercased
+// in the deprecated [section.sub] syntax) and the value unquoted. It
+// reports whether the file has include or includeIf sections, which it
+// does not follow.
+func readConfig(path string, fn func(section, sub, key, value string)) (includes bool) {
+	data, err := readSmall(path)
+	if err != nil {
+		return false
+	}
+	section, sub := "", ""
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
@@ -184,42 +223,39 @@ func originURL(configPath string) (url string, includes bool) {
 			continue
 		}
 		if line[0] == '[' {
-			inOrigin = isOriginSection(line)
-			if name := strings.ToLower(strings.TrimSpace(strings.Trim(strings.SplitN(line, "]", 2)[0], "[ "))); name == "include" || strings.HasPrefix(name, "includeif") {
+			end := strings.IndexByte(line, ']')
+			if end < 0 {
+				continue
+			}
+			section, sub = parseSection(line[1:end])
+			if section == "include" || section == "includeif" {
 				includes = true
 			}
 			// A "[section] key = value" line: the rest is a key.
-			if end := strings.IndexByte(line, ']'); end >= 0 {
-				line = strings.TrimSpace(line[end+1:])
-			}
+			line = strings.TrimSpace(line[end+1:])
 			if line == "" || line[0] == '#' || line[0] == ';' {
 				continue
 			}
 		}
-		if !inOrigin {
-			continue
-		}
-		k, v, ok := strings.Cut(line, "=")
-		if !ok || !strings.EqualFold(strings.TrimSpace(k), "url") {
-			continue
-		}
-		url = gitValue(strings.TrimSpace(v))
+		k, v, _ := strings.Cut(line, "=")
+		fn(section, sub, strings.ToLower(strings.TrimSpace(k)), gitValue(strings.TrimSpace(v)))
 	}
-	return url, includes
+	return includes
 }
 
-// isOriginSection recognises [remote "origin"] and the deprecated
-// [remote.origin] syntax, whose subsection git lowercases.
-func isOriginSection(line string) bool {
-	end := strings.IndexByte(line, ']')
-	if end < 0 {
-		return false
+// parseSection reads `name "sub"` or the deprecated "name.sub" (whose
+// subsection git lowercases).
+func parseSection(s string) (section, sub string) {
+	s = strings.TrimSpace(s)
+	if name, rest, ok := strings.Cut(s, " "); ok {
+		rest = strings.TrimSpace(rest)
+		if len(rest) >= 2 && rest[0] == '"' && rest[len(rest)-1] == '"' {
+			rest = rest[1 : len(rest)-1]
+		}
+		return strings.ToLower(name), rest
 	}
-	inner := strings.TrimSpace(line[1:end])
-	if name, sub, ok := strings.Cut(inner, " "); ok {
-		return strings.EqualFold(name, "remote") && strings.TrimSpace(sub) == `"origin"`
-	}
-	return strings.EqualFold(inner, "remote.origin")
+	name, rest, _ := strings.Cut(s, ".")
+	return strings.ToLower(name), strings.ToLower(rest)
 }
 
 // gitValue unquotes a git config value and drops a trailing comment.
