@@ -2,6 +2,7 @@ package run_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"strconv"
@@ -87,8 +88,12 @@ func TestForkBombLeavesOtherSessions(t *testing.T) {
 	}
 	// The keeper lived through it: the container A ran in is the one it
 	// started in, and (idle timeout 0) the keeper then ends it, bomb and all.
-	if !harness.WaitFor(30*time.Second, func() bool { return len(e.Containers()) == 0 }) {
-		t.Errorf("the keeper did not stop the sandbox after its last session: %v", e.Containers())
+	if !harness.WaitFor(60*time.Second, func() bool { return len(e.Containers()) == 0 }) {
+		var rows []string
+		for _, r := range dockerTop(t, e, id) {
+			rows = append(rows, fmt.Sprintf("%d/%d %s", r.pid, r.ppid, r.args))
+		}
+		t.Errorf("the keeper did not stop the sandbox after its last session: %v\nprocesses (pid/ppid):\n%s", e.Containers(), strings.Join(rows, "\n"))
 	}
 	if r := e.Run(append(limitedRun(e, flags...), "echo", "alive")...); r.Code != 0 || r.Stdout != "alive\n" {
 		t.Errorf("a launch after the fork bomb:\n%s", r)
