@@ -70,6 +70,7 @@ Environment:
   AI_SANDBOX_DOCKER    the docker CLI to use (e.g. podman)`
 
 type runOptions struct {
+	gitFetch   bool
 	shell      bool
 	print      bool
 	quiet      bool
@@ -89,6 +90,7 @@ func newRunFlags(o *runOptions) *pflag.FlagSet {
 	fs.BoolVarP(&o.shell, "shell", "s", false, "open a shell in the sandbox (of TOOL, when given)")
 	fs.BoolVar(&o.print, "print", false, "print the docker command lines that would run, and run nothing")
 	fs.BoolVarP(&o.quiet, "quiet", "q", false, "no notes or warnings about the launch")
+	fs.BoolVar(&o.gitFetch, "git-fetch", false, "git access fetch-only for this run (fetch, pull and clone; never push)")
 	fs.StringSliceVarP(&o.expose, "expose", "e", nil, "publish container ports on the host (`PORT[,PORT]`; 127.0.0.1 unless --port-bind all)")
 	fs.StringSliceVarP(&o.networks, "network", "n", nil, "join docker networks (`NAME[,NAME]`)")
 	fs.StringArrayVar(&o.mounts, "mount", nil, "mount a host path too: `SRC[:DST][:ro|rw]`, read-only unless :rw")
@@ -155,6 +157,9 @@ func runRun(ctx context.Context, deps *Deps, o *runOptions) error {
 	if err := hostfs.Apply(plan.Host); err != nil {
 		return ui.WithHint(fmt.Errorf("prepare the sandbox on the host: %w", err),
 			"a symbolic link where a folder or file of the sandbox should be may have been planted by an agent: inspect it and remove it")
+	}
+	if err := ensureRelay(deps, rf.git, rf.facts.Project, plan.Name); err != nil {
+		return err
 	}
 	if len(rf.skills) > 0 && !o.quiet {
 		s.Infof("installed the bundled skills %s for %s", strings.Join(rf.skills, ", "), rf.facts.Tool)
@@ -311,6 +316,7 @@ func agentFacts(deps *Deps, p config.Paths, cfg *config.Config, o *runOptions, a
 // besides the plan.
 type runFacts struct {
 	protected []string // git dirs the sandbox cannot change (gitguard)
+	git       gitRun
 	facts     sandbox.Facts
 	paths     config.Paths
 	agent     *tools.Tool
@@ -427,6 +433,13 @@ func gatherRun(deps *Deps, o *runOptions) (*runFacts, error) {
 	}
 	rec.Path, rec.GitInode = proj.Dir, guard.GitInode
 	f.HostOps = append(f.HostOps, recordOps(p, proj.Key, rec)...)
+
+	// Git access to remotes: through the host's relay, or none.
+	mode, err := decideGit(deps, cfg, o, proj)
+	if err != nil {
+		return nil, err
+	}
+	rf.git = gitAccessFacts(deps, p, mode, proj, &f)
 
 	if agent != nil {
 		if err := agentFacts(deps, p, cfg, o, agent, proj, rf, &f); err != nil {

@@ -24,11 +24,6 @@ func stub(use, short, later string) *cobra.Command {
 	}
 }
 
-func NewCmdGit(deps *Deps) *cobra.Command {
-	return stub("git", "Manage git access per workspace (off, fetch-only, full)",
-		"Until it is, no git credential ever reaches a sandbox: git works on the local repository only.")
-}
-
 func NewCmdNetwork(deps *Deps) *cobra.Command {
 	return stub("network", "Manage the docker networks sandboxes join",
 		"Until it is, join networks with 'ai-sandbox run -n NAME' (or AI_SANDBOX_NETWORK), or list them\nin config.json under networks.global and networks.workspaces.")

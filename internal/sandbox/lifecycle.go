@@ -41,6 +41,7 @@ type State struct {
 	Status   string // created, running, restarting, paused, removing, exited, dead
 	Running  bool
 	SpecHash string
+	Git      string // its git mode
 }
 
 // defaultStartTimeout bounds the wait for a container that another
@@ -54,7 +55,7 @@ func (m *Manager) startTimeout() time.Duration {
 	return defaultStartTimeout
 }
 
-const inspectFormat = `{{.State.Status}}|{{.State.Running}}|{{index .Config.Labels "` + LabelSpecHash + `"}}`
+const inspectFormat = `{{.State.Status}}|{{.State.Running}}|{{index .Config.Labels "` + LabelSpecHash + `"}}|{{index .Config.Labels "` + LabelGit + `"}}`
 
 func (m *Manager) argv(args []string) []string {
 	return append([]string{m.Docker}, args...)
@@ -105,11 +106,11 @@ func (m *Manager) Inspect(ctx context.Context, name string) (State, error) {
 		}
 		return State{}, engineError("inspect "+name, res)
 	}
-	f := strings.SplitN(strings.TrimSpace(string(res.Stdout)), "|", 3)
-	for len(f) < 3 {
+	f := strings.SplitN(strings.TrimSpace(string(res.Stdout)), "|", 4)
+	for len(f) < 4 {
 		f = append(f, "")
 	}
-	return State{Exists: true, Status: f[0], Running: f[1] == "true", SpecHash: f[2]}, nil
+	return State{Exists: true, Status: f[0], Running: f[1] == "true", SpecHash: f[2], Git: f[3]}, nil
 }
 
 // Container is a running sandbox, as listed by List.
@@ -248,6 +249,10 @@ func (m *Manager) ensureFrom(ctx context.Context, p Plan, st State) (Outcome, er
 				return 0, err
 			}
 			if n > 0 {
+				if want := p.Run.Labels[LabelGit]; lessGit(want, st.Git) {
+					return 0, ui.WithHint(fmt.Errorf("%s runs with git access %s and has sessions attached; this launch asks for %s, so it does not join it", p.Name, st.Git, want),
+						"end its sessions or stop it ('ai-sandbox stop'), then run again")
+				}
 				return Mismatch, nil
 			}
 			if err := m.remove(ctx, p.Name); err != nil {
@@ -288,6 +293,21 @@ func (m *Manager) ensureFrom(ctx context.Context, p Plan, st State) (Outcome, er
 		}
 		st = next
 	}
+}
+
+// lessGit reports whether git mode want grants less than has: a launch
+// never joins a sandbox with more git access than it asked for.
+func lessGit(want, has string) bool {
+	rank := func(m string) int {
+		switch m {
+		case "full":
+			return 2
+		case "fetch-only":
+			return 1
+		}
+		return 0
+	}
+	return rank(want) < rank(has)
 }
 
 // pause waits a moment, or fails once the deadline has passed.

@@ -25,7 +25,8 @@ type engine struct {
 	exists, running bool
 	status          string
 	spec            string
-	sessions        int  // what docker top reports
+	sessions        int // what docker top reports
+	git             string
 	stopping        bool // the keeper is deciding to stop (guard and hold exit 214)
 
 	// beforeExec runs before the n-th session exec (0-based); it may
@@ -102,7 +103,7 @@ func (e *engine) Output(_ context.Context, argv []string) (proc.Result, error) {
 		if !e.exists {
 			return proc.Result{ExitCode: 1, Stderr: []byte("Error: No such container: x\n")}, nil
 		}
-		return proc.Result{Stdout: []byte(fmt.Sprintf("%s|%v|%s\n", e.status, e.running, e.spec))}, nil
+		return proc.Result{Stdout: []byte(fmt.Sprintf("%s|%v|%s|%s\n", e.status, e.running, e.spec, e.git))}, nil
 	case "run":
 		if e.exists || e.runConflict {
 			if e.runConflict {
@@ -313,6 +314,25 @@ func TestLaunchOtherSpecWithSessionsJoins(t *testing.T) {
 	}
 	if args := guardArgs(e.lastExec); args[0] != "-" {
 		t.Errorf("the joining session must accept any spec, got %q", args[0])
+	}
+}
+
+// A launch never joins a sandbox with more git access than it asked for.
+func TestLaunchRefusesMoreGitAccess(t *testing.T) {
+	f := baseFacts()
+	f.GitMode = "fetch-only"
+	p := NewPlan(f)
+	e := newEngine(t)
+	e.exists, e.running, e.status, e.spec, e.sessions, e.git = true, true, "running", "otherspec", 1, "full"
+	r := launch(t, e, p, nil, true)
+	if r.err == nil || !strings.Contains(r.err.Error(), "runs with git access full") || e.ran != 0 {
+		t.Fatalf("err %v ran %d", r.err, e.ran)
+	}
+	// Less access than it runs with is fine to join.
+	e = newEngine(t)
+	e.exists, e.running, e.status, e.spec, e.sessions, e.git = true, true, "running", "otherspec", 1, "off"
+	if r := launch(t, e, p, nil, true); r.err != nil || e.ran != 1 {
+		t.Errorf("joining a sandbox with less git access: %v", r.err)
 	}
 }
 

@@ -34,6 +34,8 @@ const (
 	// LabelOwner is the uid of the user who started the sandbox: ps and
 	// stop act on the caller's own.
 	LabelOwner = "ai-sandbox.owner"
+	// LabelGit is the sandbox's git mode (off, fetch-only, full).
+	LabelGit = "ai-sandbox.git"
 )
 
 // Paths inside the container.
@@ -96,6 +98,12 @@ type Facts struct {
 	ImageEnv map[string]string
 	// ImageMounts are read-only mounts that go with ImageEnv.
 	ImageMounts []docker.Mount
+	// GitMode is the git access (off, fetch-only, full); GitMounts and
+	// GitEnv give the sandbox the relay's socket, the shims and the
+	// system git config that points git at them.
+	GitMode   string
+	GitMounts []docker.Mount
+	GitEnv    map[string]string
 
 	// Session.
 	Cmd         []string
@@ -159,8 +167,12 @@ func NewPlan(f Facts) Plan {
 	}
 	mounts = append(mounts, f.HostConfig...)
 	mounts = append(mounts, f.ImageMounts...)
+	mounts = append(mounts, f.GitMounts...)
 	mounts = append(mounts, f.ExtraMounts...)
 	for k, v := range f.ImageEnv {
+		env[k] = v
+	}
+	for k, v := range f.GitEnv {
 		env[k] = v
 	}
 
@@ -228,6 +240,7 @@ func NewPlan(f Facts) Plan {
 		LabelSpecHash:  hash,
 		LabelIdle:      f.IdleTimeout.String(),
 		LabelOwner:     strconv.Itoa(f.UID),
+		LabelGit:       gitMode(f.GitMode),
 	}
 
 	execEnv := map[string]string{}
@@ -250,6 +263,13 @@ func NewPlan(f Facts) Plan {
 	p.Exec = exec
 	p.Exec = p.session(hash, f.TTY, !f.TTY)
 	return p
+}
+
+func gitMode(m string) string {
+	if m == "" {
+		return "off"
+	}
+	return m
 }
 
 // hostOps are the host changes of a launch, in order: the folders and

@@ -87,29 +87,61 @@ func (s Streams) Infof(format string, a ...any) {
 	fmt.Fprintf(s.Err, "ai-sandbox: %s\n", fmt.Sprintf(format, a...))
 }
 
-// Confirm asks a yes/no question on the terminal, "QUESTION [y/N] ", and
-// reads one line: only y or yes (any case) is a yes.
-func (s Streams) Confirm(question string) (bool, error) {
-	fmt.Fprintf(s.Err, "%s [y/N] ", question)
+// Choose asks a question with numbered answers on the terminal and reads
+// a number; an empty answer is def (1-based). It returns the answer's
+// index (0-based).
+func (s Streams) Choose(question string, answers []string, def int) (int, error) {
+	fmt.Fprintln(s.Err, question)
+	for i, a := range answers {
+		fmt.Fprintf(s.Err, "  %d) %s\n", i+1, a)
+	}
+	for {
+		fmt.Fprintf(s.Err, "Choose 1-%d [%d]: ", len(answers), def)
+		line, err := s.readLine()
+		if err != nil && line == "" {
+			return 0, err
+		}
+		line = strings.TrimSpace(line)
+		if line == "" {
+			return def - 1, nil
+		}
+		var n int
+		if _, err := fmt.Sscan(line, &n); err == nil && n >= 1 && n <= len(answers) {
+			return n - 1, nil
+		}
+		fmt.Fprintf(s.Err, "%q is not one of the answers\n", line)
+	}
+}
+
+// readLine reads one line from the terminal, byte by byte (so nothing
+// after it is consumed).
+func (s Streams) readLine() (string, error) {
 	var line []byte
 	buf := make([]byte, 1)
 	for {
 		n, err := s.In.Read(buf)
 		if n == 1 {
 			if buf[0] == '\n' || buf[0] == '\r' {
-				break
+				return string(line), nil
 			}
 			line = append(line, buf[0])
 			continue
 		}
 		if err != nil {
-			if len(line) == 0 {
-				return false, err
-			}
-			break
+			return string(line), err
 		}
 	}
-	switch strings.ToLower(strings.TrimSpace(string(line))) {
+}
+
+// Confirm asks a yes/no question on the terminal, "QUESTION [y/N] ", and
+// reads one line: only y or yes (any case) is a yes.
+func (s Streams) Confirm(question string) (bool, error) {
+	fmt.Fprintf(s.Err, "%s [y/N] ", question)
+	line, err := s.readLine()
+	if err != nil && line == "" {
+		return false, err
+	}
+	switch strings.ToLower(strings.TrimSpace(line)) {
 	case "y", "yes":
 		return true, nil
 	}

@@ -1,0 +1,56 @@
+package gitaccess
+
+import (
+	"testing"
+
+	"github.com/ai-sandbox/ai-sandbox/internal/config"
+)
+
+func TestForMostSpecificFolderWins(t *testing.T) {
+	c := config.Default()
+	c.Git.AllowedWorkspaces = []string{"/w", "/w/app/deep"}
+	c.Git.FetchOnlyWorkspaces = []string{"/w/app", "/w/app/deep"}
+	for dir, want := range map[string]Decision{
+		"/w/other":      {Full, "/w"},
+		"/w":            {Full, "/w"},
+		"/w/app":        {FetchOnly, "/w/app"},
+		"/w/app/sub":    {FetchOnly, "/w/app"},
+		"/w/app/deep/x": {FetchOnly, "/w/app/deep"}, // a tie: fetch-only wins
+		"/elsewhere":    {Off, ""},
+		"/w2":           {Off, ""}, // whole segments only
+	} {
+		if got := For(c, dir); got != want {
+			t.Errorf("%s: %+v, want %+v", dir, got, want)
+		}
+	}
+}
+
+func TestSetKeepsOneListPerFolder(t *testing.T) {
+	c := config.Default()
+	Set(c, "/w/app", Full)
+	Set(c, "/w/app", FetchOnly)
+	if len(c.Git.AllowedWorkspaces) != 0 || len(c.Git.FetchOnlyWorkspaces) != 1 {
+		t.Errorf("%+v", c.Git)
+	}
+	Set(c, "/w/app", Off)
+	if len(c.Git.AllowedWorkspaces)+len(c.Git.FetchOnlyWorkspaces) != 0 {
+		t.Errorf("%+v", c.Git)
+	}
+	if For(c, "/w/app").Mode != Off {
+		t.Error("off must fall back to the default")
+	}
+}
+
+func TestParse(t *testing.T) {
+	for in, want := range map[string]Mode{"enable": Full, "full": Full, "disable": Off, "off": Off, "fetch-only": FetchOnly, "Fetch": FetchOnly} {
+		if got, err := Parse(in); err != nil || got != want {
+			t.Errorf("%s: %v %v", in, got, err)
+		}
+	}
+	if _, err := Parse("push"); err == nil {
+		t.Error("push accepted")
+	}
+	if c := Choices(); len(c) != 5 || c[2].Mode != Off || !c[1].Save || c[3].Save {
+		t.Errorf("choices %+v", c)
+	}
+}
