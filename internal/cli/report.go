@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -42,13 +43,14 @@ func saveReport(p config.Paths, key string, rep *hostexec.Report) error {
 // project ends and files that run on the host changed.
 func printReportWarning(s ui.Streams, rep *hostexec.Report) {
 	s.Warnf("while the sandbox ran, files that run on your host changed in %s:", rep.Project)
+	lines := summarize(rep.Changes)
 	max := 12
-	for i, c := range rep.Changes {
+	for i, l := range lines {
 		if i == max {
-			fmt.Fprintf(s.Err, "  … and %d more\n", len(rep.Changes)-max)
+			fmt.Fprintf(s.Err, "  … and %d more ('ai-sandbox report' lists them all)\n", len(lines)-max)
 			break
 		}
-		fmt.Fprintf(s.Err, "  %-34s %s\n", c.Path, describe(c))
+		fmt.Fprintf(s.Err, "  %-34s %s\n", l.Path, l.Why)
 	}
 	s.Hintf("review them before you run git, make or npm here; 'ai-sandbox report' shows this list again")
 	for _, c := range rep.Changes {
@@ -57,6 +59,31 @@ func printReportWarning(s ui.Streams, rep *hostexec.Report) {
 			break
 		}
 	}
+}
+
+// summarize gives one line per repository (its changed files named)
+// and one per other file.
+func summarize(changes []hostexec.Change) []hostexec.Change {
+	var out []hostexec.Change
+	byDir := map[string]int{}
+	for _, c := range changes {
+		if c.GitDir == "" || c.GitDir == c.Path {
+			out = append(out, hostexec.Change{Path: c.Path, Why: describe(c)})
+			continue
+		}
+		name, _ := filepath.Rel(c.GitDir, c.Path)
+		if i, ok := byDir[c.GitDir]; ok {
+			out[i].Why = strings.Replace(out[i].Why, ")", ", "+name+")", 1)
+			continue
+		}
+		byDir[c.GitDir] = len(out)
+		why := "your git obeys this repository (changed: " + name + ")"
+		if c.Disarmed {
+			why += " — disarmed"
+		}
+		out = append(out, hostexec.Change{Path: c.GitDir, Why: why})
+	}
+	return out
 }
 
 // describe says what runs a changed file, and whether it was disarmed.

@@ -35,8 +35,13 @@ const (
 // gitRun is a launch's git access.
 type gitRun struct {
 	mode     gitaccess.Mode
-	relayDir string // projects/<key>/git/<mode>: socket, lock, log, gitconfig
+	relayDir string // projects/<key>/git/<mode>, mounted: the socket and the gitconfig
 }
+
+// The relay's lock and log lie next to its folder, not in it: the
+// sandbox could hold a lock it can open.
+func relayLock(dir string) string { return dir + ".lock" }
+func relayLog(dir string) string  { return dir + ".log" }
 
 func (g gitRun) socket() string { return filepath.Join(g.relayDir, "relay.sock") }
 
@@ -146,7 +151,7 @@ func ensureRelay(deps *Deps, g gitRun, projectDir, container string) error {
 		return fmt.Errorf("start the git relay: %w", err)
 	}
 	argv := []string{exe, "__git-relay", "--project", projectDir, "--dir", g.relayDir, "--container", container, "--mode", string(g.mode)}
-	if err := d.StartDetached(argv, filepath.Join(g.relayDir, "relay.log")); err != nil {
+	if err := d.StartDetached(argv, relayLog(g.relayDir)); err != nil {
 		return fmt.Errorf("start the git relay: %w", err)
 	}
 	deadline := time.Now().Add(5 * time.Second)
@@ -156,7 +161,7 @@ func ensureRelay(deps *Deps, g gitRun, projectDir, container string) error {
 		}
 		if time.Now().After(deadline) {
 			return ui.WithHint(fmt.Errorf("the git relay did not start (its socket is %s)", g.socket()),
-				"see "+filepath.Join(g.relayDir, "relay.log"))
+				"see "+relayLog(g.relayDir))
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -194,7 +199,7 @@ func NewCmdGitRelay(deps *Deps) *cobra.Command {
 			if err != nil || m == gitaccess.Off {
 				return fmt.Errorf("--mode %q", mode)
 			}
-			lock := flock.New(filepath.Join(dir, "relay.lock"))
+			lock := flock.New(relayLock(dir))
 			if ok, err := lock.TryLock(); err != nil || !ok {
 				return nil // another relay serves this folder
 			}

@@ -81,17 +81,19 @@ func (w *gitlinkWatch) disarm(changes []hostexec.Change) {
 // It returns the paths it set aside or rewrote.
 func disarmChanges(project string, changes []hostexec.Change, protected []string) []string {
 	var done []string
-	seen := map[string]bool{}
-	for i, c := range changes {
+	disarmed := map[string]bool{}
+	for _, c := range changes {
 		if c.GitDir == "" || c.GitDir == ".git" || slices.Contains(protected, c.GitDir) {
 			continue
 		}
-		if !seen[c.GitDir] {
-			seen[c.GitDir] = true
+		if _, seen := disarmed[c.GitDir]; !seen {
 			changed, _ := gitguard.Defuse(project, c.GitDir)
+			disarmed[c.GitDir] = len(changed) > 0
 			done = append(done, changed...)
 		}
-		changes[i].Disarmed = true
+	}
+	for i, c := range changes {
+		changes[i].Disarmed = disarmed[c.GitDir]
 	}
 	return done
 }

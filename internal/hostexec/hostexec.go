@@ -346,6 +346,9 @@ func changedUnder(project, rel string, since time.Time, why string) []Change {
 	}
 	var out []Change
 	_ = filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && strings.HasSuffix(p, ".sample") {
+			return nil // git's own examples, which never run
+		}
 		if err == nil && (p == path || !d.IsDir()) && changedSince(p, since) {
 			r, _ := filepath.Rel(project, p)
 			out = append(out, Change{Path: r, Why: why})
