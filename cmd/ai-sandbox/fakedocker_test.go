@@ -25,7 +25,11 @@ import (
 // finds no image), FAKE_SESSIONS=N (docker top shows N sessions),
 // FAKE_EXEC_EXIT=N (the session's command exits N), FAKE_STOPPING (the
 // keeper is stopping: guard and hold refuse), FAKE_NO_NETWORK=NAME (that
-// network does not exist).
+// network does not exist), FAKE_PUBLISHED="NAME=PORTS;…" (docker ps's
+// Ports column of running containers), FAKE_BINDINGS (the sandbox's
+// {{json .HostConfig.PortBindings}}), FAKE_LISTEN=PORT (a server listens
+// on it inside the sandbox), FAKE_NETWORKS="NAME:COMPOSE:CONTAINER,…;…"
+// (docker network ls and inspect).
 func fakeDocker() int {
 	work := os.Getenv("WORK")
 	args := os.Args[1:]
@@ -59,7 +63,15 @@ func fakeDocker() int {
 			fmt.Fprintf(os.Stderr, "Error: No such container: %s\n", name)
 			return 1
 		}
-		fmt.Printf("running|true|%s\n", state)
+		fmt.Printf("running|true|%s||%s\n", state, os.Getenv("FAKE_BINDINGS"))
+	case "ps":
+		for _, c := range strings.Split(os.Getenv("FAKE_PUBLISHED"), ";") {
+			if n, ports, ok := strings.Cut(c, "="); ok {
+				fmt.Printf("%s\t%s\n", n, ports)
+			}
+		}
+	case "network":
+		return fakeNetwork(args[1:])
 	case "top":
 		fmt.Println("PID PPID\n10 0\n11 10")
 		if os.Getenv("FAKE_SESSIONS") != "" {
@@ -93,7 +105,41 @@ func fakeDocker() int {
 			fmt.Fprintf(os.Stderr, "Error response from daemon: No such container: %s\n", name)
 			return 1
 		}
+		if len(args) > 2 && args[2] == "cat" {
+			if p := os.Getenv("FAKE_LISTEN"); p != "" {
+				var n int
+				fmt.Sscan(p, &n)
+				fmt.Printf("  sl  local_address rem_address   st\n   0: 00000000:%04X 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 4242 1\n", n)
+			}
+			return 0
+		}
 		return fakeExec(args, string(state), work)
+	}
+	return 0
+}
+
+// fakeNetwork plays docker network ls and inspect from FAKE_NETWORKS.
+func fakeNetwork(args []string) int {
+	type net struct{ name, compose, containers string }
+	nets := []net{{name: "bridge"}, {name: "host"}, {name: "none"}}
+	for _, n := range strings.Split(os.Getenv("FAKE_NETWORKS"), ";") {
+		if f := strings.SplitN(n, ":", 3); len(f) == 3 {
+			nets = append(nets, net{f[0], f[1], strings.ReplaceAll(f[2], ",", " ")})
+		}
+	}
+	switch args[0] {
+	case "ls":
+		for _, n := range nets {
+			fmt.Printf("%s\t%s\n", n.name, n.compose)
+		}
+	case "inspect":
+		for _, a := range args[3:] {
+			for _, n := range nets {
+				if n.name == a {
+					fmt.Printf("%s\t%s\n", n.name, n.containers)
+				}
+			}
+		}
 	}
 	return 0
 }

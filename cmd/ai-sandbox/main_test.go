@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -44,6 +45,7 @@ func TestScripts(t *testing.T) {
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"exitcode": cmdExitCode,
 			"setkey":   cmdSetKey,
+			"listen":   cmdListen,
 		},
 	})
 }
@@ -61,6 +63,22 @@ func cmdSetKey(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("setkey: %v", err)
 	}
 	ts.Setenv(args[0], project.Key(dir))
+}
+
+// cmdListen listens on a free port of 127.0.0.1 until the script ends,
+// and sets a variable to the port:
+//
+//	listen BUSY
+func cmdListen(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: listen NAME")
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		ts.Fatalf("listen: %v", err)
+	}
+	ts.Defer(func() { l.Close() })
+	ts.Setenv(args[0], strconv.Itoa(l.Addr().(*net.TCPAddr).Port))
 }
 
 // cmdExitCode runs a command and checks its exit code exactly:

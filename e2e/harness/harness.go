@@ -165,7 +165,7 @@ func setup() (*Suite, error) {
 	if err := os.MkdirAll(s.ProbeDir, 0o755); err != nil {
 		return s, err
 	}
-	for _, name := range []string{"probe", "claude"} {
+	for _, name := range []string{"probe", "claude", "opencode"} {
 		if err := copyFile(s.Probe, filepath.Join(s.ProbeDir, name), 0o755); err != nil {
 			return s, err
 		}
@@ -631,7 +631,8 @@ func (e *Env) ProbeFlags() []string {
 }
 
 // SandboxFlags are the wrapper flags every e2e run uses: the test image,
-// no idle grace, and the probe on the PATH (as probe and as claude).
+// no idle grace, and the probe on the PATH (as probe, as claude, and as
+// opencode: a stand-in for its web server, see e2e/probe/web.go).
 func (e *Env) SandboxFlags() []string {
 	return []string{"--image", e.S.Image, "--idle-timeout", "0", "--mount", e.S.ProbeDir + ":/usr/local/bin:ro"}
 }

@@ -86,8 +86,24 @@ const notedFile = ".noted"
 // noteUnknownKeys says once which keys of config.json this version does
 // not know (a newer ai-sandbox, or the original, wrote them).
 func (d *Deps) noteUnknownKeys(p config.Paths, keys []string) {
-	if len(keys) == 0 {
-		return
+	names := make([]string, len(keys))
+	for i, k := range keys {
+		names[i] = "unknown-key " + k
+	}
+	var fresh []string
+	for _, n := range firstTimes(p, names) {
+		fresh = append(fresh, strings.TrimPrefix(n, "unknown-key "))
+	}
+	if len(fresh) > 0 {
+		d.Streams.Infof("note: %s has keys this version does not know (%s); they are kept as they are", p.ConfigFile(), strings.Join(fresh, ", "))
+	}
+}
+
+// firstTimes returns the names not recorded in the notes file yet, and
+// records them: what is said once per user.
+func firstTimes(p config.Paths, names []string) []string {
+	if len(names) == 0 {
+		return nil
 	}
 	r := hostfs.New(p.Root)
 	data, _ := r.ReadFile(notedFile, 1<<20)
@@ -96,17 +112,17 @@ func (d *Deps) noteUnknownKeys(p config.Paths, keys []string) {
 		seen[l] = true
 	}
 	var fresh []string
-	for _, k := range keys {
-		if !seen["unknown-key "+k] {
-			fresh = append(fresh, k)
-			data = append(data, []byte("unknown-key "+k+"\n")...)
+	for _, n := range names {
+		if !seen[n] {
+			seen[n] = true
+			fresh = append(fresh, n)
+			data = append(data, []byte(n+"\n")...)
 		}
 	}
-	if len(fresh) == 0 {
-		return
+	if len(fresh) > 0 {
+		_ = r.WriteFile(notedFile, data, 0o600)
 	}
-	d.Streams.Infof("note: %s has keys this version does not know (%s); they are kept as they are", p.ConfigFile(), strings.Join(fresh, ", "))
-	_ = r.WriteFile(notedFile, data, 0o600)
+	return fresh
 }
 
 // Main runs the program and returns its exit code.
@@ -148,7 +164,13 @@ func Execute(ctx context.Context, deps *Deps, args []string) int {
 	var usage *ui.UsageError
 	if errors.As(err, &usage) || !deps.started {
 		s.Errorf("%s", err)
-		s.Hintf("see '%s --help'", commandPath(root, args))
+		hints := ui.HintsOf(err)
+		for _, h := range hints {
+			s.Hintf("%s", h)
+		}
+		if len(hints) == 0 {
+			s.Hintf("see '%s --help'", commandPath(root, args))
+		}
 		return 2
 	}
 	s.Errorf("%s", err)

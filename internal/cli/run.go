@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -34,20 +33,25 @@ const runLong = `Run an agent, or any command, in the project's sandbox.
 
   ai-sandbox run [wrapper flags] [TOOL [tool args...]]
 
-Where wrapper flags are recognised: only BEFORE the tool. The first argument
-that is not a wrapper flag is the tool, and everything after it goes to the
-tool untouched, so the tool's own flags are never taken (claude -p "x",
-opencode -s abc and gemini -s all reach the tool). "--" also ends the wrapper
-flags: ai-sandbox run -- --weird-command. Through an alias (opencode =
-'ai-sandbox run opencode') use the AI_SANDBOX_* variables instead:
-  AI_SANDBOX_EXPOSE=3000 opencode web
+Before the tool every wrapper flag below is the wrapper's. After a known
+agent's name (see 'ai-sandbox tools') only these long flags are, and only
+where the agent has no flag of that name (checked against its --help):
+  --expose --network --password --password-env --allow-unsecured
+  --git-fetch --shell
+so the original's forms work through an alias (opencode = 'ai-sandbox run
+opencode'): opencode --expose 3000, opencode web --password-env PW. Short
+forms after the tool are the tool's (claude -p "x", opencode -s abc, gemini -s
+reach the tool), "--" ends the search (ai-sandbox run -- --weird-command), and
+a command that is not a known agent keeps all its arguments. --print shows
+which arguments went where. The AI_SANDBOX_* variables work through an alias
+too: AI_SANDBOX_EXPOSE=3000 opencode.
 
 With no TOOL (or with --shell) it opens a shell in the sandbox. A known agent
-(see 'ai-sandbox tools') runs in its own sandbox ai-<tool>-<project> with its
-own home (~/.ai-sandbox/tools/<tool>/home at /home/agent) and only the API keys
-it declares, plus those listed for it in config.json (tools.env), taken from
-~/.ai-sandbox/env (or your environment) and passed by name. Any other command
-runs in the project's shell sandbox, with no agent's keys.
+runs in its own sandbox ai-<tool>-<project> with its own home for the project
+(~/.ai-sandbox/projects/<key>/homes/<tool> at /home/agent) and only the API
+keys it declares, plus those listed for it in config.json (tools.env), taken
+from ~/.ai-sandbox/env (or your environment) and passed by name. Any other
+command runs in the project's shell sandbox, with no agent's keys.
 
 The current folder must be inside a whitelisted workspace. The sandbox mounts
 only the project: the git top-level of the current folder when it lies in the
@@ -59,28 +63,43 @@ One container per tool and project; every terminal is a 'docker exec' into it,
 so quitting one never ends another. The container stops once its last
 session has ended and the idle timeout has passed.
 
+Ports: published on 127.0.0.1 (--port-bind all: every interface), checked
+before anything starts (a port in use names its process or container).
+opencode web/serve and kilo web/serve publish their --port (default 4096) and
+get --hostname 0.0.0.0; their password: --password, --password-env VAR,
+OPENCODE_SERVER_PASSWORD (env file or environment), --allow-unsecured, else a
+menu on a terminal or a warning. Networks: --network NAME, or with no name on
+a terminal a picker; saved ones ('ai-sandbox network') apply without it.
+
 Environment:
   AI_SANDBOX_IMAGE, AI_SANDBOX_IDLE_TIMEOUT, AI_SANDBOX_PIDS_LIMIT,
   AI_SANDBOX_MEMORY, AI_SANDBOX_CPUS, AI_SANDBOX_PORT_BIND (or PORT_BIND),
   AI_SANDBOX_TMP_SIZE, AI_SANDBOX_CPU_SHARES, AI_SANDBOX_SECCOMP
                        the settings below (flag > variable > config.json)
-  AI_SANDBOX_EXPOSE    ports to publish, comma-separated
+  AI_SANDBOX_EXPOSE    ports to publish, comma-separated (PORT: the original's,
+                       deprecated)
   AI_SANDBOX_NETWORK   docker networks to join, comma-separated
   AI_RUN_DEBUG=1       print every docker command line on stderr
   AI_SANDBOX_DOCKER    the docker CLI to use (e.g. podman)`
 
 type runOptions struct {
-	gitFetch   bool
-	shell      bool
-	print      bool
-	quiet      bool
-	expose     []string
-	networks   []string
-	mounts     []string
-	envNames   []string
-	flags      *pflag.FlagSet
-	toolArgs   []string
-	helpWanted bool
+	// moved are the wrapper flags found after the tool's name; shadowed
+	// the tool's arguments that look like the wrapper's.
+	moved, shadowed []string
+	password        string
+	passwordEnv     string
+	allowUnsecured  bool
+	gitFetch        bool
+	shell           bool
+	print           bool
+	quiet           bool
+	expose          []string
+	networks        []string
+	mounts          []string
+	envNames        []string
+	flags           *pflag.FlagSet
+	toolArgs        []string
+	helpWanted      bool
 }
 
 func newRunFlags(o *runOptions) *pflag.FlagSet {
@@ -91,8 +110,11 @@ func newRunFlags(o *runOptions) *pflag.FlagSet {
 	fs.BoolVar(&o.print, "print", false, "print the docker command lines that would run, and run nothing")
 	fs.BoolVarP(&o.quiet, "quiet", "q", false, "no notes or warnings about the launch")
 	fs.BoolVar(&o.gitFetch, "git-fetch", false, "git access fetch-only for this run (fetch, pull and clone; never push)")
+	fs.StringVar(&o.password, "password", "", "the web server's password (opencode/kilo web or serve); shown in your process list: prefer --password-env")
+	fs.StringVar(&o.passwordEnv, "password-env", "", "take the web server's password from this variable (`VAR`)")
+	fs.BoolVar(&o.allowUnsecured, "allow-unsecured", false, "run a web server without a password, and without the warning")
 	fs.StringSliceVarP(&o.expose, "expose", "e", nil, "publish container ports on the host (`PORT[,PORT]`; 127.0.0.1 unless --port-bind all)")
-	fs.StringSliceVarP(&o.networks, "network", "n", nil, "join docker networks (`NAME[,NAME]`)")
+	fs.StringSliceVarP(&o.networks, "network", "n", nil, "join docker networks (`NAME[,NAME]`; no name on a terminal: pick, and maybe save)")
 	fs.StringArrayVar(&o.mounts, "mount", nil, "mount a host path too: `SRC[:DST][:ro|rw]`, read-only unless :rw")
 	fs.StringSliceVar(&o.envNames, "env", nil, "pass one more env-file key (`NAME`) to this run")
 	fs.String("image", config.DefaultImage, "the sandbox image")
@@ -124,13 +146,12 @@ func NewCmdRun(deps *Deps, runF func(context.Context, *Deps, *runOptions) error)
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var o runOptions
 			fs := newRunFlags(&o)
-			if err := fs.Parse(args); err != nil {
-				return &ui.UsageError{Err: err}
+			if err := parseRunArgs(fs, &o, deps.Tools, args); err != nil {
+				return err
 			}
 			if o.helpWanted {
 				return cmd.Help()
 			}
-			o.toolArgs = fs.Args()
 			return runF(cmd.Context(), deps, &o)
 		},
 	}
@@ -145,14 +166,33 @@ func NewCmdRun(deps *Deps, runF func(context.Context, *Deps, *runOptions) error)
 // syncs the login back and reports host-executed files that changed.
 func runRun(ctx context.Context, deps *Deps, o *runOptions) error {
 	s := deps.Streams
-	rf, err := gatherRun(deps, o)
+	rf, err := gatherRun(ctx, deps, o)
 	if err != nil {
+		return err
+	}
+	m := &sandbox.Manager{Docker: deps.Docker(), Runner: deps.Runner, Streams: s, Debug: deps.Getenv("AI_RUN_DEBUG") == "1"}
+	if !o.print {
+		url, err := checkPorts(ctx, deps, m, rf, sandbox.ContainerName(rf.facts.Tool, rf.facts.Key))
+		if err != nil {
+			return err
+		}
+		if url != "" {
+			s.Infof("%s %s runs already in this project's sandbox: %s", rf.web.tool, rf.web.sub, url)
+			s.Hintf("open that URL; 'ai-sandbox stop %s' ends it (and the sandbox's other sessions)", rf.web.tool)
+			return nil
+		}
+	}
+	if err := serverAuth(deps, o, rf); err != nil {
 		return err
 	}
 	plan := sandbox.NewPlan(rf.facts)
 	if o.print {
+		printRouting(s.Out, o)
 		printPlan(s.Out, deps.Docker(), plan)
 		return nil
+	}
+	if !o.quiet {
+		portNotes(s, &rf.facts, rf.web)
 	}
 	if err := hostfs.Apply(plan.Host); err != nil {
 		return ui.WithHint(fmt.Errorf("prepare the sandbox on the host: %w", err),
@@ -180,7 +220,6 @@ func runRun(ctx context.Context, deps *Deps, o *runOptions) error {
 	watched := make(chan struct{})
 	go func() { watch.run(watchCtx); close(watched) }()
 
-	m := &sandbox.Manager{Docker: deps.Docker(), Runner: deps.Runner, Streams: s, Debug: deps.Getenv("AI_RUN_DEBUG") == "1"}
 	stdio := proc.Stdio{In: s.In, Out: s.Out, Err: s.Err}
 	if s.InFile != nil {
 		stdio.In = s.InFile
@@ -198,6 +237,7 @@ func runRun(ctx context.Context, deps *Deps, o *runOptions) error {
 	if err != nil {
 		return err
 	}
+	shadowedHints(deps, rf, o, code)
 	if code != 0 {
 		return &ui.ExitError{Code: code}
 	}
@@ -234,6 +274,29 @@ func afterSession(deps *Deps, rf *runFacts, tracker hostexec.Tracker, disarmed [
 	}
 	if len(rep.Changes) > 0 {
 		printReportWarning(s, rep)
+	}
+}
+
+// printRouting shows which of the arguments after the tool's name the
+// wrapper took (a password's value masked), and which it left to the tool.
+func printRouting(w io.Writer, o *runOptions) {
+	if len(o.toolArgs) == 0 || len(o.moved)+len(o.shadowed) == 0 {
+		return
+	}
+	moved := append([]string(nil), o.moved...)
+	for i, a := range moved {
+		switch {
+		case strings.HasPrefix(a, "--password="):
+			moved[i] = "--password=***"
+		case a == "--password" && i+1 < len(moved):
+			moved[i+1] = "***"
+		}
+	}
+	if len(moved) > 0 {
+		fmt.Fprintf(w, "# taken by ai-sandbox after %s: %s\n", o.toolArgs[0], docker.Quote(moved))
+	}
+	if len(o.shadowed) > 0 {
+		fmt.Fprintf(w, "# left to %s (its own, though ai-sandbox has flags of these names): %s\n", o.toolArgs[0], docker.Quote(o.shadowed))
 	}
 }
 
@@ -320,14 +383,16 @@ type runFacts struct {
 	facts     sandbox.Facts
 	paths     config.Paths
 	agent     *tools.Tool
-	secretEnv []string // NAME=value for docker's own environment
-	skills    []string // bundled skills the plan installs
+	web       *webRun       // the agent's web command, when it runs one
+	env       *envfile.File // ~/.ai-sandbox/env
+	secretEnv []string      // NAME=value for docker's own environment
+	skills    []string      // bundled skills the plan installs
 }
 
 // gatherRun reads everything a launch depends on: flags, settings, the
 // project, the keys, the host state. It writes nothing (a whitelist
 // answered yes on a terminal excepted).
-func gatherRun(deps *Deps, o *runOptions) (*runFacts, error) {
+func gatherRun(ctx context.Context, deps *Deps, o *runOptions) (*runFacts, error) {
 	s := deps.Streams
 	p, err := deps.Paths()
 	if err != nil {
@@ -384,20 +449,24 @@ func gatherRun(deps *Deps, o *runOptions) (*runFacts, error) {
 	wanted = append(wanted, o.envNames...)
 	secretNames, secretEnv := selectSecrets(wanted, env, deps.Getenv)
 
-	ports, err := parsePorts(append(o.expose, splitComma(deps.Getenv("AI_SANDBOX_EXPOSE"))...))
+	web, cmdArgs, err := webFacts(agent, o, cmdArgs)
 	if err != nil {
-		return nil, &ui.UsageError{Err: err}
+		return nil, err
 	}
-	networks := dedupe(append(o.networks, splitComma(deps.Getenv("AI_SANDBOX_NETWORK"))...))
-	if len(networks) == 0 {
-		networks = savedNetworks(cfg, cwd, proj.Dir, ws)
+	ports, err := portFacts(deps, o, web)
+	if err != nil {
+		return nil, err
+	}
+	networks, err := networkFacts(ctx, deps, cfg, o, ws, cwd, proj.Dir)
+	if err != nil {
+		return nil, err
 	}
 	extraMounts, err := parseMounts(deps, o.mounts, p.Root)
 	if err != nil {
 		return nil, err
 	}
 
-	rf := &runFacts{paths: p, agent: agent, secretEnv: secretEnv}
+	rf := &runFacts{paths: p, agent: agent, secretEnv: secretEnv, web: web, env: env}
 	f := sandbox.Facts{
 		Tool: sandboxTool, ProjectID: proj.ID, Key: proj.Key, Project: proj.Dir, Workspace: ws, Cwd: cwd,
 		UID: deps.UID, GID: deps.GID, Image: settings.Image,
@@ -525,24 +594,6 @@ func selectSecrets(wanted []string, env *envfile.File, getenv func(string) strin
 	return names, pairs
 }
 
-func parsePorts(list []string) ([]int, error) {
-	var out []int
-	seen := map[int]bool{}
-	for _, item := range list {
-		for _, f := range splitComma(item) {
-			n, err := strconv.Atoi(f)
-			if err != nil || n < 1 || n > 65535 {
-				return nil, fmt.Errorf("--expose %q: a port is a number from 1 to 65535", f)
-			}
-			if !seen[n] {
-				seen[n] = true
-				out = append(out, n)
-			}
-		}
-	}
-	return out, nil
-}
-
 // parseMounts reads --mount SRC[:DST][:ro|rw]. Sources go through the
 // same refusal rules as workspaces.
 func parseMounts(deps *Deps, specs []string, stateRoot string) ([]docker.Mount, error) {
@@ -583,15 +634,6 @@ func parseMounts(deps *Deps, specs []string, stateRoot string) ([]docker.Mount, 
 		out = append(out, docker.Mount{Source: src, Target: filepath.Clean(dst), ReadOnly: readOnly})
 	}
 	return out, nil
-}
-
-func savedNetworks(cfg *config.Config, dirs ...string) []string {
-	for _, d := range dirs {
-		if n := cfg.Networks.Workspaces[d]; len(n) > 0 {
-			return n
-		}
-	}
-	return cfg.Networks.Global
 }
 
 func dedupe(list []string) []string {

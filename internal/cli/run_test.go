@@ -69,7 +69,7 @@ func planFor(t *testing.T, env map[string]string, args ...string) (sandbox.Plan,
 	deps, _ := runDeps(t, env)
 	var plan sandbox.Plan
 	cmd := NewCmdRun(deps, func(_ context.Context, deps *Deps, o *runOptions) error {
-		rf, err := gatherRun(deps, o)
+		rf, err := gatherRun(context.Background(), deps, o)
 		if err != nil {
 			return err
 		}

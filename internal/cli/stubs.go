@@ -24,11 +24,6 @@ func stub(use, short, later string) *cobra.Command {
 	}
 }
 
-func NewCmdNetwork(deps *Deps) *cobra.Command {
-	return stub("network", "Manage the docker networks sandboxes join",
-		"Until it is, join networks with 'ai-sandbox run -n NAME' (or AI_SANDBOX_NETWORK), or list them\nin config.json under networks.global and networks.workspaces.")
-}
-
 func NewCmdClean(deps *Deps) *cobra.Command {
 	return stub("clean", "Remove caches, sandbox homes and stopped sandboxes",
 		"Until it is, a project's state is ~/.ai-sandbox/projects/<key> ('ai-sandbox project show' names it).")

@@ -276,3 +276,19 @@ func quoteWord(s string) string {
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
+
+// NetworkListArgs lists the networks in a Go-template format.
+func NetworkListArgs(format string) []string {
+	return []string{"network", "ls", "--format", format}
+}
+
+// NetworkInspectArgs reads networks in a Go-template format (one line each).
+func NetworkInspectArgs(format string, names ...string) []string {
+	return append([]string{"network", "inspect", "--format", format}, names...)
+}
+
+// ReadFilesArgs prints files of a running container with cat, outside
+// any session (no guard, no keeper involved).
+func ReadFilesArgs(container string, paths ...string) []string {
+	return append([]string{"exec", container, "cat"}, paths...)
+}

@@ -4,15 +4,18 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/ai-sandbox/ai-sandbox/internal/docker"
+	"github.com/ai-sandbox/ai-sandbox/internal/ports"
 	"github.com/ai-sandbox/ai-sandbox/internal/proc"
 	"github.com/ai-sandbox/ai-sandbox/internal/ui"
 )
@@ -42,6 +45,7 @@ type State struct {
 	Running  bool
 	SpecHash string
 	Git      string // its git mode
+	Ports    []int  // the host ports it publishes
 }
 
 // defaultStartTimeout bounds the wait for a container that another
@@ -55,7 +59,7 @@ func (m *Manager) startTimeout() time.Duration {
 	return defaultStartTimeout
 }
 
-const inspectFormat = `{{.State.Status}}|{{.State.Running}}|{{index .Config.Labels "` + LabelSpecHash + `"}}|{{index .Config.Labels "` + LabelGit + `"}}`
+const inspectFormat = `{{.State.Status}}|{{.State.Running}}|{{index .Config.Labels "` + LabelSpecHash + `"}}|{{index .Config.Labels "` + LabelGit + `"}}|{{json .HostConfig.PortBindings}}`
 
 func (m *Manager) argv(args []string) []string {
 	return append([]string{m.Docker}, args...)
@@ -106,11 +110,11 @@ func (m *Manager) Inspect(ctx context.Context, name string) (State, error) {
 		}
 		return State{}, engineError("inspect "+name, res)
 	}
-	f := strings.SplitN(strings.TrimSpace(string(res.Stdout)), "|", 4)
-	for len(f) < 4 {
+	f := strings.SplitN(strings.TrimSpace(string(res.Stdout)), "|", 5)
+	for len(f) < 5 {
 		f = append(f, "")
 	}
-	return State{Exists: true, Status: f[0], Running: f[1] == "true", SpecHash: f[2], Git: f[3]}, nil
+	return State{Exists: true, Status: f[0], Running: f[1] == "true", SpecHash: f[2], Git: f[3], Ports: bindingPorts(f[4])}, nil
 }
 
 // Container is a running sandbox, as listed by List.
@@ -381,7 +385,8 @@ func networkMissing(stderr string) bool {
 
 func missingNetwork(name string) error {
 	return ui.WithHint(fmt.Errorf("the docker network %s does not exist", name),
-		"create it with 'docker network create "+name+"', or see the networks there are with 'docker network ls'")
+		"create it with 'docker network create "+name+"', or see the networks there are with 'docker network ls'",
+		"if it was saved for this workspace or for all, 'ai-sandbox network list' shows where and 'ai-sandbox network remove "+name+"' forgets it")
 }
 
 // Launch runs the plan's session in its container, creating the
@@ -427,7 +432,7 @@ func (m *Manager) Launch(ctx context.Context, p Plan, tool string, stdio proc.St
 			return 0, err
 		}
 		if out == Mismatch && spec != "-" {
-			m.warnMismatch(p, tool)
+			m.warnMismatch(ctx, p, tool)
 			spec = "-"
 		}
 	}
@@ -462,7 +467,7 @@ func (m *Manager) hold(ctx context.Context, p Plan, tool string, deadline time.T
 			return "", err
 		}
 		if out == Mismatch && spec != "-" {
-			m.warnMismatch(p, tool)
+			m.warnMismatch(ctx, p, tool)
 			spec = "-"
 		}
 	}
@@ -492,9 +497,51 @@ func (m *Manager) recover(ctx context.Context, p Plan, code int, deadline time.T
 	return m.Ensure(ctx, p)
 }
 
-func (m *Manager) warnMismatch(p Plan, tool string) {
+func (m *Manager) warnMismatch(ctx context.Context, p Plan, tool string) {
+	if missing := m.missingPorts(ctx, p); len(missing) > 0 {
+		m.Streams.Warnf("%s runs without port %s and has sessions attached: ports are fixed when a sandbox starts, so this session joins it without them", p.Name, ports.Join(missing))
+		m.Streams.Hintf("to publish them, end its sessions or run 'ai-sandbox stop %s' (which ends them), then run again", tool)
+		return
+	}
 	m.Streams.Warnf("%s is running with other settings (image, mounts, limits, ports or networks) and has sessions attached; this session joins it as it is", p.Name)
 	m.Streams.Hintf("to apply the new settings, end its sessions or run 'ai-sandbox stop %s', then run again", tool)
+}
+
+// missingPorts are the plan's host ports that the running container does
+// not publish.
+func (m *Manager) missingPorts(ctx context.Context, p Plan) []int {
+	if len(p.Run.Ports) == 0 {
+		return nil
+	}
+	st, err := m.Inspect(ctx, p.Name)
+	if err != nil || !st.Exists {
+		return nil
+	}
+	var missing []int
+	for _, pp := range p.Run.Ports {
+		if !slices.Contains(st.Ports, pp.HostPort) {
+			missing = append(missing, pp.HostPort)
+		}
+	}
+	return missing
+}
+
+// bindingPorts reads the host ports of docker inspect's
+// {{json .HostConfig.PortBindings}}.
+func bindingPorts(raw string) []int {
+	var pb map[string][]struct{ HostPort string }
+	if json.Unmarshal([]byte(raw), &pb) != nil {
+		return nil
+	}
+	var out []int
+	for _, bs := range pb {
+		for _, b := range bs {
+			if n, err := strconv.Atoi(b.HostPort); err == nil {
+				out = append(out, n)
+			}
+		}
+	}
+	return ports.Merge(out)
 }
 
 // sessionResult is how a gated session ended.

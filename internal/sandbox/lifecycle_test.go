@@ -27,7 +27,8 @@ type engine struct {
 	spec            string
 	sessions        int // what docker top reports
 	git             string
-	stopping        bool // the keeper is deciding to stop (guard and hold exit 214)
+	ports           string // {{json .HostConfig.PortBindings}}
+	stopping        bool   // the keeper is deciding to stop (guard and hold exit 214)
 
 	// beforeExec runs before the n-th session exec (0-based); it may
 	// change the state, and return true to fail that exec the way docker
@@ -103,7 +104,7 @@ func (e *engine) Output(_ context.Context, argv []string) (proc.Result, error) {
 		if !e.exists {
 			return proc.Result{ExitCode: 1, Stderr: []byte("Error: No such container: x\n")}, nil
 		}
-		return proc.Result{Stdout: []byte(fmt.Sprintf("%s|%v|%s|%s\n", e.status, e.running, e.spec, e.git))}, nil
+		return proc.Result{Stdout: []byte(fmt.Sprintf("%s|%v|%s|%s|%s\n", e.status, e.running, e.spec, e.git, e.ports))}, nil
 	case "run":
 		if e.exists || e.runConflict {
 			if e.runConflict {
@@ -314,6 +315,25 @@ func TestLaunchOtherSpecWithSessionsJoins(t *testing.T) {
 	}
 	if args := guardArgs(e.lastExec); args[0] != "-" {
 		t.Errorf("the joining session must accept any spec, got %q", args[0])
+	}
+}
+
+// Ports are fixed when a container starts: a launch that asks for a port
+// the running sandbox lacks joins it (its sessions live on) and says
+// which port is missing and how to get it.
+func TestLaunchMissingPortSaysSo(t *testing.T) {
+	f := baseFacts()
+	f.Ports = []int{3000, 4096}
+	p := NewPlan(f)
+	e := newEngine(t)
+	e.exists, e.running, e.status, e.spec, e.sessions = true, true, "running", "otherspec", 1
+	e.ports = `{"3000/tcp":[{"HostIp":"127.0.0.1","HostPort":"3000"}]}`
+	r := launch(t, e, p, nil, true)
+	if r.err != nil || e.ran != 1 || strings.Contains(e.callList(), "rm") {
+		t.Fatalf("err %v ran %d calls %s", r.err, e.ran, e.callList())
+	}
+	if !strings.Contains(r.stderr, "runs without port 4096 and has sessions attached") || !strings.Contains(r.stderr, "ai-sandbox stop shell") {
+		t.Errorf("no word of the missing port: %q", r.stderr)
 	}
 }
 

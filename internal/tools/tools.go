@@ -112,8 +112,50 @@ type Tool struct {
 	// SkillsDir is where the agent reads user skills (SKILL.md folders),
 	// relative to its home; "" when it has none.
 	SkillsDir string
+	// OwnFlags are wrapper flags (WrapperFlags) that the agent has itself,
+	// by subcommand ("" = its top level and every subcommand): after the
+	// agent's name they stay the agent's.
+	OwnFlags map[string][]string
+	// FlagsChecked names the version whose --help OwnFlags was read from;
+	// "" = not checked, and then no wrapper flag is taken after its name.
+	FlagsChecked string
+	// Web is the agent's server command, when it has one.
+	Web *Web
 	// Note records what could not be checked about this entry.
 	Note string
+}
+
+// Web is an agent's web or server command: run as one of Commands, it
+// listens on Port (or the value of PortFlag) on the host given with
+// HostFlag; PasswordEnv and UsernameEnv are its basic-auth variables.
+type Web struct {
+	Commands             []string
+	Port                 int
+	PortFlag, HostFlag   string
+	PasswordEnv, UserEnv string
+	DefaultUser          string
+}
+
+// WrapperFlags are the long flags of 'ai-sandbox run' that are the
+// wrapper's after an agent's name too (the original's documented forms,
+// opencode --expose 3000), unless the agent has a flag of that name.
+// Their short forms are the wrapper's only before the tool.
+func WrapperFlags() []string {
+	return []string{"expose", "network", "password", "password-env", "allow-unsecured", "git-fetch", "shell"}
+}
+
+// TakesFlag reports whether, after the agent's name and subcommand sub,
+// the wrapper's long flag is the wrapper's.
+func (t Tool) TakesFlag(sub, flag string) bool {
+	if t.FlagsChecked == "" {
+		return false
+	}
+	for _, f := range append(append([]string{}, t.OwnFlags[""]...), t.OwnFlags[sub]...) {
+		if f == flag {
+			return false
+		}
+	}
+	return true
 }
 
 // Table holds the known agents.
@@ -185,6 +227,10 @@ func all() []Tool {
 			Ports:     []int{4096},
 			DB:        &DB{Env: "OPENCODE_DB", File: "opencode.db"},
 			SkillsDir: ".config/opencode/skills",
+			// opencode run has -p/--password (for --attach): there it stays opencode's.
+			OwnFlags: map[string][]string{"run": {"password"}}, FlagsChecked: "1.18.33",
+			Web: &Web{Commands: []string{"web", "serve"}, Port: 4096, PortFlag: "--port", HostFlag: "--hostname",
+				PasswordEnv: "OPENCODE_SERVER_PASSWORD", UserEnv: "OPENCODE_SERVER_USERNAME", DefaultUser: "opencode"},
 		},
 		{
 			Name: "claude", Description: "Claude Code (Anthropic)", Binary: "claude",
@@ -200,17 +246,19 @@ func all() []Tool {
 				"lastOnboardingVersion", "primaryApiKey", "customApiKeyResponses"}},
 			EnvKeys: []string{"ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_OAUTH_TOKEN", "ANTHROPIC_BASE_URL",
 				"ANTHROPIC_MODEL", "CLAUDE_CODE_USE_BEDROCK", "CLAUDE_CODE_USE_VERTEX"},
-			SkillsDir: ".claude/skills",
+			SkillsDir:    ".claude/skills",
+			FlagsChecked: "2.1.332",
 		},
 		{
 			Name: "gemini", Description: "Gemini CLI (Google)", Binary: "gemini",
 			// A JS bundle with no install script; node-pty and keytar are
 			// optional prebuilt packages it works without.
-			Install:    npm("@google/gemini-cli", "0.61.0", "GEMINI_CLI_VERSION", nil),
-			HostConfig: []string{".gemini"}, // not ~/.config/gemini as the original mounted
-			LoginFiles: []string{".gemini/oauth_creds.json"},
-			EnvKeys:    []string{"GEMINI_API_KEY", "GOOGLE_API_KEY", "GOOGLE_CLOUD_PROJECT", "GOOGLE_GENAI_USE_VERTEXAI"},
-			SkillsDir:  ".gemini/skills",
+			Install:      npm("@google/gemini-cli", "0.61.0", "GEMINI_CLI_VERSION", nil),
+			HostConfig:   []string{".gemini"}, // not ~/.config/gemini as the original mounted
+			LoginFiles:   []string{".gemini/oauth_creds.json"},
+			EnvKeys:      []string{"GEMINI_API_KEY", "GOOGLE_API_KEY", "GOOGLE_CLOUD_PROJECT", "GOOGLE_GENAI_USE_VERTEXAI"},
+			SkillsDir:    ".gemini/skills",
+			FlagsChecked: "0.61.0",
 		},
 		{
 			Name: "codex", Description: "Codex CLI (OpenAI)", Binary: "codex",
@@ -223,8 +271,9 @@ func all() []Tool {
 			Ports:      []int{1455}, // ChatGPT login callback
 			// Turns off only codex's own (bubblewrap/landlock) sandbox, which
 			// cannot start without capabilities; its approvals stay on.
-			NoSandbox: "--sandbox=danger-full-access",
-			SkillsDir: ".codex/skills",
+			NoSandbox:    "--sandbox=danger-full-access",
+			SkillsDir:    ".codex/skills",
+			FlagsChecked: "0.171.0",
 		},
 		{
 			Name: "aider", Description: "Aider", Binary: "aider",
@@ -242,17 +291,19 @@ func all() []Tool {
 			// copies the binary from @ampcode/cli-linux-<arch>.
 			Install: native(npm("@ampcode/cli", "0.0.1790142911-g7618fb", "AMP_VERSION", nil),
 				Native{Package: "@ampcode/cli-linux-{arch}", Path: "amp"}),
-			HostConfig: []string{".config/amp", ".local/share/amp"},
-			LoginFiles: []string{".local/share/amp/secrets.json"},
-			EnvKeys:    []string{"AMP_API_KEY", "AMP_URL"},
+			HostConfig:   []string{".config/amp", ".local/share/amp"},
+			LoginFiles:   []string{".local/share/amp/secrets.json"},
+			EnvKeys:      []string{"AMP_API_KEY", "AMP_URL"},
+			FlagsChecked: "0.0.1790142911-g7618fb",
 		},
 		{
 			Name: "qwen", Description: "Qwen Code (Alibaba)", Binary: "qwen",
-			Install:    npm("@qwen-code/qwen-code", "0.24.4", "QWEN_CODE_VERSION", nil),
-			HostConfig: []string{".qwen"}, // not ~/.config/qwen as the original mounted
-			LoginFiles: []string{".qwen/oauth_creds.json"},
-			EnvKeys:    []string{"OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_MODEL", "DASHSCOPE_API_KEY"},
-			Note:       "needs Node 22 (engines); Debian 12's nodejs is 18",
+			Install:      npm("@qwen-code/qwen-code", "0.24.4", "QWEN_CODE_VERSION", nil),
+			HostConfig:   []string{".qwen"}, // not ~/.config/qwen as the original mounted
+			LoginFiles:   []string{".qwen/oauth_creds.json"},
+			EnvKeys:      []string{"OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_MODEL", "DASHSCOPE_API_KEY"},
+			Note:         "needs Node 22 (engines); Debian 12's nodejs is 18",
+			FlagsChecked: "0.24.4",
 		},
 		{
 			Name: "kilo", Description: "Kilo Code CLI", Binary: "kilo",
@@ -267,29 +318,35 @@ func all() []Tool {
 			DB:        &DB{Env: "KILO_DB", File: "kilo.db"},
 			SkillsDir: ".config/kilo/skills",
 			Note:      "KILO_DISABLE_AUTOUPDATE mirrors OpenCode's variable; not seen in kilo's strings",
+			OwnFlags:  map[string][]string{"run": {"password"}}, FlagsChecked: "7.7.9",
+			Web: &Web{Commands: []string{"web", "serve"}, Port: 4096, PortFlag: "--port", HostFlag: "--hostname",
+				PasswordEnv: "KILO_SERVER_PASSWORD", UserEnv: "KILO_SERVER_USERNAME", DefaultUser: "kilo"},
 		},
 		{
 			Name: "droid", Description: "Droid (Factory)", Binary: "droid",
 			// droid's postinstall links the binary from @factory/cli-linux-<arch>.
 			Install: native(npm("droid", "0.215.0", "DROID_VERSION", nil),
 				Native{Package: "@factory/cli-linux-{arch}", Baseline: "@factory/cli-linux-x64-baseline", Path: "bin/droid"}),
-			HostConfig: []string{".factory"}, // not ~/.config/droid as the original mounted
-			EnvKeys:    []string{"FACTORY_API_KEY"},
+			HostConfig:   []string{".factory"}, // not ~/.config/droid as the original mounted
+			EnvKeys:      []string{"FACTORY_API_KEY"},
+			FlagsChecked: "0.215.0",
 		},
 		{
 			Name: "qoder", Description: "Qoder CLI", Binary: "qodercli",
 			// Its postinstall only edits shell rc files to add a PATH entry
 			// and links an optional ripgrep; neither is wanted in an image.
-			Install:    npm("@qoder-ai/qodercli", "1.1.52", "QODER_VERSION", nil),
-			HostConfig: []string{".qoder"},
-			EnvKeys:    []string{"QODER_PERSONAL_ACCESS_TOKEN"},
-			Note:       "config folder not checked against qoder's docs",
+			Install:      npm("@qoder-ai/qodercli", "1.1.52", "QODER_VERSION", nil),
+			HostConfig:   []string{".qoder"},
+			EnvKeys:      []string{"QODER_PERSONAL_ACCESS_TOKEN"},
+			Note:         "config folder not checked against qoder's docs",
+			FlagsChecked: "1.1.52",
 		},
 		{
 			Name: "auggie", Description: "Auggie (Augment Code)", Binary: "auggie",
 			Install:    npm("@augmentcode/auggie", "0.36.0", "AUGGIE_VERSION", nil),
 			HostConfig: []string{".augment"},
 			EnvKeys:    []string{"AUGMENT_SESSION_AUTH", "AUGMENT_API_TOKEN"},
+			OwnFlags:   map[string][]string{"": {"shell"}}, FlagsChecked: "0.36.0",
 		},
 		{
 			Name: "codebuddy", Description: "CodeBuddy Code (Tencent)", Binary: "codebuddy",

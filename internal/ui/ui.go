@@ -11,6 +11,7 @@ import (
 
 	"github.com/fatih/color"
 	"github.com/mattn/go-isatty"
+	"golang.org/x/term"
 )
 
 // Streams are the three standard streams and what is known about them.
@@ -146,4 +147,30 @@ func (s Streams) Confirm(question string) (bool, error) {
 		return true, nil
 	}
 	return false, nil
+}
+
+// ReadSecret asks for a secret on the terminal without echoing it (when
+// stdin is a terminal) and reads one line.
+func (s Streams) ReadSecret(prompt string) (string, error) {
+	fmt.Fprint(s.Err, prompt)
+	if s.InTTY && s.InFile != nil {
+		b, err := term.ReadPassword(int(s.InFile.Fd()))
+		fmt.Fprintln(s.Err)
+		return string(b), err
+	}
+	line, err := s.readLine()
+	if err != nil && line == "" {
+		return "", err
+	}
+	return line, nil
+}
+
+// Ask prints a prompt on the terminal and reads one line.
+func (s Streams) Ask(prompt string) (string, error) {
+	fmt.Fprint(s.Err, prompt)
+	line, err := s.readLine()
+	if err != nil && line == "" {
+		return "", err
+	}
+	return strings.TrimSpace(line), nil
 }
