@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -170,7 +169,7 @@ func ensureRelay(deps *Deps, g gitRun, projectDir, container string) error {
 // pingRelay asks a relay who it is.
 func pingRelay(sock string) (gitrelay.Pong, error) {
 	var p gitrelay.Pong
-	c, err := net.DialTimeout("unix", sock, time.Second)
+	c, err := gitrelay.Dial(sock, time.Second)
 	if err != nil {
 		return p, err
 	}
@@ -206,14 +205,14 @@ func NewCmdGitRelay(deps *Deps) *cobra.Command {
 			defer lock.Unlock()
 			sock := filepath.Join(dir, "relay.sock")
 			_ = os.Remove(sock) // a dead relay's; we hold the lock
-			ln, err := net.Listen("unix", sock)
+			ln, err := gitrelay.Listen(sock)
 			if err != nil {
 				return err
 			}
 			ctx, cancel := context.WithCancel(cmd.Context())
 			defer cancel()
-			go watchContainer(ctx, cancel, deps.manager(), container)
-			relay := gitrelay.New(gitrelay.Config{Project: proj, Push: m == gitaccess.Full}, proc.New(os.Environ()), os.Stderr)
+			relay := gitrelay.New(gitrelay.Config{Project: proj, Push: m == gitaccess.Full, Scratch: dir + ".scratch"}, proc.New(os.Environ()), os.Stderr)
+			go watchContainer(ctx, cancel, deps.manager(), container, relay.LastPing)
 			fmt.Fprintf(os.Stderr, "%s relay for %s (%s) on %s\n", time.Now().Format(time.RFC3339), proj, m, sock)
 			err = relay.Serve(ctx, ln)
 			_ = os.Remove(sock)
@@ -228,8 +227,10 @@ func NewCmdGitRelay(deps *Deps) *cobra.Command {
 }
 
 // watchContainer cancels once the sandbox has gone (two looks in a row),
-// or never came within two minutes.
-func watchContainer(ctx context.Context, cancel func(), m *sandbox.Manager, name string) {
+// or never came within two minutes. A launch that pinged the relay in the
+// last half minute may be bringing the sandbox up again: no look counts
+// then.
+func watchContainer(ctx context.Context, cancel func(), m *sandbox.Manager, name string, lastPing func() time.Time) {
 	seen, misses := false, 0
 	start := time.Now()
 	t := time.NewTicker(5 * time.Second)
@@ -244,6 +245,8 @@ func watchContainer(ctx context.Context, cancel func(), m *sandbox.Manager, name
 		switch {
 		case err == nil && st.Running:
 			seen, misses = true, 0
+		case time.Since(lastPing()) < 30*time.Second:
+			misses = 0
 		case seen || time.Since(start) > 2*time.Minute:
 			if misses++; misses >= 2 {
 				cancel()

@@ -11,7 +11,10 @@
 //   - https: an insteadOf rewrite sends https remotes to the remote helper
 //     shim ("ai-sandbox::https://…"), which hands git's remote-helper
 //     protocol to the host's own git remote-https (the user's credential
-//     helpers); without push, the relay refuses push commands.
+//     helpers), run in a scratch repository of the relay's so that the
+//     host's git never reads the sandbox's repository config; the relay
+//     passes only the commands it serves (see helper.go), and without push
+//     refuses the push commands.
 //
 // Only hosts of the project's own remotes (its host-side git config, which
 // the sandbox cannot write) are served. Anything else is refused with a

@@ -4,17 +4,15 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
-	"github.com/ai-sandbox/ai-sandbox/internal/hostfs"
 	"github.com/ai-sandbox/ai-sandbox/internal/proc"
 	"github.com/ai-sandbox/ai-sandbox/internal/project"
 )
@@ -38,13 +36,26 @@ type Config struct {
 	// Remotes lists the project's remote URLs, read at each request
 	// (default: from the project's git config on the host).
 	Remotes func() []string
+	// Scratch is a folder of the relay's, out of the sandbox's reach, for
+	// the scratch repositories of https requests (default: a temporary one).
+	Scratch string
 }
 
 // Relay serves one project's sandbox.
 type Relay struct {
-	cfg Config
-	run Runner
-	log io.Writer
+	cfg      Config
+	run      Runner
+	log      io.Writer
+	lastPing atomic.Int64 // unix nanoseconds of the last ping
+}
+
+// LastPing is when a launch last asked for the relay (zero: never): a
+// launch pings right before it brings its container up.
+func (r *Relay) LastPing() time.Time {
+	if n := r.lastPing.Load(); n != 0 {
+		return time.Unix(0, n)
+	}
+	return time.Time{}
 }
 
 // New returns a relay; log gets a line per request (nil = none).
@@ -61,6 +72,9 @@ func New(cfg Config, run Runner, log io.Writer) *Relay {
 	}
 	if log == nil {
 		log = io.Discard
+	}
+	if cfg.Scratch == "" {
+		cfg.Scratch = filepath.Join(os.TempDir(), fmt.Sprintf("ai-sandbox-relay-%d", os.Getuid()))
 	}
 	return &Relay{cfg: cfg, run: run, log: log}
 }
@@ -98,6 +112,7 @@ func (r *Relay) Handle(ctx context.Context, conn io.ReadWriter) {
 	}
 	switch req.Kind {
 	case "ping":
+		r.lastPing.Store(time.Now().UnixNano())
 		b, _ := json.Marshal(Pong{Project: r.cfg.Project, Push: r.cfg.Push, PID: os.Getpid()})
 		conn.Write(append(b, '\n'))
 	case "ssh":
@@ -170,41 +185,35 @@ func (r *Relay) helper(ctx context.Context, req Request, in *bufio.Reader, out *
 		r.refuse(out, "git over %s to %s: not a remote of this project (git access serves only the hosts of %s's remotes)", scheme, host, r.cfg.Project)
 		return
 	}
-	gitDir, err := r.gitDir(req.GitDir)
+	scratch, done, err := r.scratchRepo()
 	if err != nil {
 		r.refuse(out, "%v", err)
 		return
 	}
-	argv := []string{r.cfg.Git, "remote-" + scheme, req.Remote, req.URL}
-	env := []string{"GIT_DIR=" + gitDir, "GIT_TERMINAL_PROMPT=0"}
+	defer done()
+	env := []string{"GIT_DIR=" + scratch, "GIT_TERMINAL_PROMPT=0"}
 	if req.Protocol != "" {
 		env = append(env, "GIT_PROTOCOL="+req.Protocol)
 	}
-	var filter func(io.Reader) io.Reader
-	if !r.cfg.Push {
-		filter = func(src io.Reader) io.Reader {
-			return &fetchOnly{src: bufio.NewReader(src), r: r, out: out, host: host}
+	filter := &helperFilter{r: r, out: out, host: host, scratch: scratch}
+	if r.cfg.Push {
+		// The objects a push sends: read by the host's git, never its config.
+		repo, err := r.sandboxRepo(req.GitDir)
+		if err == nil {
+			var objects string
+			if objects, err = repo.objects(); err == nil {
+				env = append(env, "GIT_OBJECT_DIRECTORY="+objects)
+				filter.repo = repo
+			}
 		}
+		filter.repoErr = err
 	}
+	argv := []string{r.cfg.Git, "remote-" + scheme, req.Remote, req.URL}
 	r.logf("%s %s (%s)", scheme, req.URL, r.mode())
-	r.pipe(ctx, argv, env, in, out, filter)
-}
-
-// gitDir checks the helper's git dir: inside the project, reached
-// without a symbolic link (the host's git may write objects into it).
-func (r *Relay) gitDir(dir string) (string, error) {
-	if !filepath.IsAbs(dir) {
-		return "", fmt.Errorf("git dir %q is not an absolute path", dir)
-	}
-	dir = filepath.Clean(dir)
-	rel, err := filepath.Rel(r.cfg.Project, dir)
-	if err != nil || rel == "." || strings.HasPrefix(rel, "..") {
-		return "", fmt.Errorf("git dir %s is not inside the project %s", dir, r.cfg.Project)
-	}
-	if err := hostfs.New(r.cfg.Project).CheckDir(rel); err != nil {
-		return "", fmt.Errorf("git dir: %w", err)
-	}
-	return dir, nil
+	r.pipe(ctx, argv, env, in, out, func(src io.Reader) io.Reader {
+		filter.src = bufio.NewReader(src)
+		return filter
+	})
 }
 
 // pipe runs argv with the request's stdin frames (through filter, when
@@ -243,46 +252,3 @@ func (r *Relay) pipe(ctx context.Context, argv, env []string, in *bufio.Reader, 
 	out.exit(code)
 }
 
-// fetchOnly passes git's remote-helper commands to the host's helper and
-// refuses the ones that push. Once an upload-pack connection is
-// established, the rest is that protocol and passes as it is.
-type fetchOnly struct {
-	src  *bufio.Reader
-	r    *Relay
-	out  *frameWriter
-	host string
-	raw  bool
-	buf  []byte
-	err  error
-}
-
-func (f *fetchOnly) Read(p []byte) (int, error) {
-	for len(f.buf) == 0 {
-		if f.err != nil {
-			return 0, f.err
-		}
-		if f.raw {
-			return f.src.Read(p)
-		}
-		line, err := f.src.ReadString('\n')
-		f.err = err
-		cmd := strings.TrimSpace(line)
-		switch {
-		case pushCommand(cmd):
-			f.r.refuse(f.out, "push to %s refused: this sandbox has fetch-only git access (ai-sandbox git full PATH gives it push)", f.host)
-			return 0, errors.New("push refused")
-		case cmd == "stateless-connect git-upload-pack" || cmd == "connect git-upload-pack" || cmd == "connect git-upload-archive":
-			f.raw = true
-		}
-		f.buf = []byte(line)
-	}
-	n := copy(p, f.buf)
-	f.buf = f.buf[n:]
-	return n, nil
-}
-
-// pushCommand reports the remote-helper commands that push.
-func pushCommand(cmd string) bool {
-	return cmd == "list for-push" || strings.HasPrefix(cmd, "push ") || cmd == "export" ||
-		strings.HasSuffix(cmd, "git-receive-pack") && (strings.HasPrefix(cmd, "connect ") || strings.HasPrefix(cmd, "stateless-connect "))
-}

@@ -77,6 +77,7 @@ type fixture struct {
 	project string
 	sock    string
 	shims   string
+	scratch string
 }
 
 func newFixture(t *testing.T, push bool, remotes []string) *fixture {
@@ -97,13 +98,21 @@ func newFixture(t *testing.T, push bool, remotes []string) *fixture {
 	fakeSSH := filepath.Join(dir, "fake-ssh")
 	os.WriteFile(fakeSSH, []byte("#!/bin/sh\nfor a in \"$@\"; do printf '[%s]' \"$a\" >&2; done; echo \" proto=$GIT_PROTOCOL\" >&2\ncat\nexit 3\n"), 0o755)
 	fakeGit := filepath.Join(dir, "fake-git")
-	os.WriteFile(fakeGit, []byte("#!/bin/sh\necho \"helper $1 $2 $3 dir=$GIT_DIR prompt=$GIT_TERMINAL_PROMPT\" >&2\nwhile IFS= read -r l; do echo \"got:$l\"; done\n"), 0o755)
+	os.WriteFile(fakeGit, []byte(`#!/bin/sh
+echo "helper $1 $2 $3 dir=$GIT_DIR obj=$GIT_OBJECT_DIRECTORY prompt=$GIT_TERMINAL_PROMPT" >&2
+cat "$GIT_DIR/config" >&2
+while IFS= read -r l; do
+	echo "got:$l"
+	case "$l" in push\ *) r=${l#push }; r=${r#+}; r=${r%%:*}; echo "ref:$(cat "$GIT_DIR/$r")";; esac
+done
+`), 0o755)
 	ln, err := net.Listen("unix", f.sock)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	r := New(Config{Project: f.project, Push: push, SSH: []string{fakeSSH}, Git: fakeGit, Remotes: func() []string { return remotes }},
+	f.scratch = filepath.Join(dir, "scratch")
+	r := New(Config{Project: f.project, Push: push, SSH: []string{fakeSSH}, Git: fakeGit, Remotes: func() []string { return remotes }, Scratch: f.scratch},
 		proc.New(os.Environ()), nil)
 	done := make(chan struct{})
 	go func() { r.Serve(ctx, ln); close(done) }()
@@ -164,15 +173,38 @@ func TestRelaySSHPushInFullMode(t *testing.T) {
 	}
 }
 
+// The host's helper runs in a scratch repository of the relay's, never
+// in the sandbox's (whose config the host's git would obey), and only the
+// commands the relay serves reach it.
 func TestRelayHelper(t *testing.T) {
 	f := newFixture(t, false, []string{"https://git.example/r.git"})
-	fetch := "capabilities\noption progress false\nstateless-connect git-upload-pack\n0014command=ls-refs\n"
+	os.WriteFile(filepath.Join(f.project, ".git", "config"), []byte("[credential]\n\thelper = !evil\n"), 0o644)
+	fetch := "capabilities\noption progress false\noption pushcert if-asked\nstateless-connect git-upload-pack\n0014command=ls-refs\n"
 	out, errs, code := f.shim(HelperShim, f.project, fetch, nil, "origin", "https://git.example/r.git")
-	if code != 0 || !strings.Contains(out, "got:stateless-connect git-upload-pack\ngot:0014command=ls-refs\n") {
+	if code != 0 || !strings.Contains(out, "unsupported\n") || !strings.Contains(out, "got:option progress false\ngot:stateless-connect git-upload-pack\ngot:0014command=ls-refs\n") {
 		t.Errorf("fetch: exit %d stdout %q stderr %q", code, out, errs)
 	}
-	if !strings.Contains(errs, "helper remote-https origin https://git.example/r.git dir="+f.project+"/.git prompt=0") {
+	if !strings.Contains(errs, "helper remote-https origin https://git.example/r.git dir="+f.scratch+"/req-") || !strings.Contains(errs, " obj= prompt=0") {
 		t.Errorf("the host's helper got %q", errs)
+	}
+	if strings.Contains(errs, "evil") || strings.Contains(out, "pushcert") {
+		t.Errorf("the sandbox's repository config or a signed push reached the host's helper: %q %q", out, errs)
+	}
+	// Removed once the request has ended (just after its exit code is sent).
+	var left []os.DirEntry
+	for i := 0; i < 100; i++ {
+		if left, _ = os.ReadDir(f.scratch); len(left) == 0 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if len(left) != 0 {
+		t.Errorf("scratch repositories left: %v", left)
+	}
+	// A clone outside the project fetches too: no repository of the
+	// sandbox's is used for a fetch.
+	if out, errs, code := f.shim(HelperShim, f.dir, "capabilities\nstateless-connect git-upload-pack\n", []string{"GIT_DIR=" + f.dir + "/clone/.git"}, "origin", "https://git.example/r.git"); code != 0 || !strings.Contains(out, "got:stateless-connect") {
+		t.Errorf("a fetch outside the project: exit %d %q %q", code, out, errs)
 	}
 	for _, push := range []string{"capabilities\nlist for-push\n", "capabilities\npush refs/heads/x:refs/heads/x\n\n", "stateless-connect git-receive-pack\n"} {
 		out, errs, code = f.shim(HelperShim, f.project, push, nil, "origin", "https://git.example/r.git")
@@ -180,13 +212,63 @@ func TestRelayHelper(t *testing.T) {
 			t.Errorf("%q in fetch-only: exit %d stdout %q stderr %q", push, code, out, errs)
 		}
 	}
+	refused := map[string]string{
+		"fetch 0123456789012345678901234567890123456789 refs/heads/main\n": "answers only git's old protocol (v0)",
+		"get https://git.example/x /home/agent/.bashrc\n":                   `"get" is not served`,
+		"import refs/heads/main\n":                                          `"import" is not served`,
+		"connect git-upload-pack\n":                                         "is not served",
+	}
+	for cmd, want := range refused {
+		out, errs, code = f.shim(HelperShim, f.project, "capabilities\n"+cmd, nil, "origin", "https://git.example/r.git")
+		if code != 128 || !strings.Contains(errs, want) || strings.Contains(out, "got:"+strings.Fields(cmd)[0]) {
+			t.Errorf("%q: exit %d stdout %q stderr %q, want %q", cmd, code, out, errs, want)
+		}
+	}
 	_, errs, code = f.shim(HelperShim, f.project, "capabilities\n", nil, "x", "https://evil.example/r.git")
 	if code != 128 || !strings.Contains(errs, "not a remote of this project") {
 		t.Errorf("another host: exit %d %q", code, errs)
 	}
-	_, errs, code = f.shim(HelperShim, f.dir, "capabilities\n", []string{"GIT_DIR=" + f.dir}, "origin", "https://git.example/r.git")
-	if code != 128 || !strings.Contains(errs, "is not inside the project") {
-		t.Errorf("a git dir outside the project: exit %d %q", code, errs)
+}
+
+// A push over https (full mode): the host's git reads the sandbox's
+// objects (GIT_OBJECT_DIRECTORY) and the pushed ref as resolved by the
+// relay, loose or packed; links and alternates are refused.
+func TestRelayHelperPush(t *testing.T) {
+	f := newFixture(t, true, []string{"https://git.example/r.git"})
+	gd := filepath.Join(f.project, ".git")
+	oid, packed := strings.Repeat("a", 40), strings.Repeat("b", 40)
+	os.MkdirAll(filepath.Join(gd, "objects", "info"), 0o755)
+	os.MkdirAll(filepath.Join(gd, "refs", "heads"), 0o755)
+	os.WriteFile(filepath.Join(gd, "refs", "heads", "main"), []byte(oid+"\n"), 0o644)
+	os.WriteFile(filepath.Join(gd, "HEAD"), []byte("ref: refs/heads/main\n"), 0o644)
+	os.WriteFile(filepath.Join(gd, "packed-refs"), []byte("# pack-refs with: peeled\n"+packed+" refs/heads/old\n"), 0o644)
+	push := "capabilities\nlist for-push\npush +refs/heads/main:refs/heads/main\npush refs/heads/old:refs/heads/old\npush HEAD:refs/heads/h\npush :refs/heads/gone\n\n"
+	out, errs, code := f.shim(HelperShim, f.project, push, nil, "origin", "https://git.example/r.git")
+	if code != 0 || !strings.Contains(errs, " obj="+gd+"/objects ") {
+		t.Fatalf("push: exit %d stdout %q stderr %q", code, out, errs)
+	}
+	for _, want := range []string{"got:push +refs/heads/main:refs/heads/main\nref:" + oid, "got:push refs/heads/old:refs/heads/old\nref:" + packed, "got:push HEAD:refs/heads/h\nref:" + oid, "got:push :refs/heads/gone"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, out)
+		}
+	}
+	// A ref that is a link, a ref name that climbs, alternates: refused.
+	os.Symlink("/etc/passwd", filepath.Join(gd, "refs", "heads", "link"))
+	for spec, want := range map[string]string{"refs/heads/link:refs/heads/x": "symbolic link", "refs/../../x:refs/heads/x": "not a ref name", "refs/heads/none:refs/heads/x": "does not exist"} {
+		_, errs, code = f.shim(HelperShim, f.project, "push "+spec+"\n\n", nil, "origin", "https://git.example/r.git")
+		if code != 128 || !strings.Contains(errs, want) {
+			t.Errorf("push %s: exit %d %q, want %q", spec, code, errs, want)
+		}
+	}
+	os.WriteFile(filepath.Join(gd, "objects", "info", "alternates"), []byte("/home/u/other/.git/objects\n"), 0o644)
+	_, errs, code = f.shim(HelperShim, f.project, "push refs/heads/main:refs/heads/main\n\n", nil, "origin", "https://git.example/r.git")
+	if code != 128 || !strings.Contains(errs, "objects/info/alternates") {
+		t.Errorf("alternates: exit %d %q", code, errs)
+	}
+	// Outside the project: no push.
+	_, errs, code = f.shim(HelperShim, f.dir, "push refs/heads/main:refs/heads/main\n\n", []string{"GIT_DIR=" + f.dir + "/x/.git"}, "origin", "https://git.example/r.git")
+	if code != 128 || !strings.Contains(errs, "works from a repository inside the project") {
+		t.Errorf("outside the project: exit %d %q", code, errs)
 	}
 }
 
