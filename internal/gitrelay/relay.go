@@ -251,4 +251,3 @@ func (r *Relay) pipe(ctx context.Context, argv, env []string, in *bufio.Reader, 
 	}
 	out.exit(code)
 }
-

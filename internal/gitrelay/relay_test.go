@@ -214,9 +214,9 @@ func TestRelayHelper(t *testing.T) {
 	}
 	refused := map[string]string{
 		"fetch 0123456789012345678901234567890123456789 refs/heads/main\n": "answers only git's old protocol (v0)",
-		"get https://git.example/x /home/agent/.bashrc\n":                   `"get" is not served`,
-		"import refs/heads/main\n":                                          `"import" is not served`,
-		"connect git-upload-pack\n":                                         "is not served",
+		"get https://git.example/x /home/agent/.bashrc\n":                  `"get" is not served`,
+		"import refs/heads/main\n":                                         `"import" is not served`,
+		"connect git-upload-pack\n":                                        "is not served",
 	}
 	for cmd, want := range refused {
 		out, errs, code = f.shim(HelperShim, f.project, "capabilities\n"+cmd, nil, "origin", "https://git.example/r.git")
