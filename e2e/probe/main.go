@@ -110,12 +110,20 @@ func checks() []check {
 		{name: "plant-nested-repo", run: checkPlantNestedRepo, explicit: true},
 		{name: "plant-index-gitlink", run: checkPlantIndexGitlink, explicit: true},
 		{name: "ptrace-sibling", run: checkPtraceSibling, explicit: true},
+		{name: "key-search", run: checkKeySearch, timeout: 3 * time.Minute, explicit: true}, // e2e/probe/gitaccess.go
 	}
 }
 
 func main() {
+	if filepath.Base(os.Args[0]) == "opencode" {
+		os.Exit(webStub(os.Args[1:]))
+	}
 	if len(os.Args) > 1 {
 		switch os.Args[1] {
+		case "__listen":
+			os.Exit(listenChild(os.Args[2]))
+		case "__get":
+			os.Exit(getChild(os.Args[2]))
 		case "__forkbomb": // the fork loop, run in its own process group
 			os.Exit(forkBombChild(os.Args[2:]))
 		case "__userns-mount": // a mount attempt inside a new user namespace

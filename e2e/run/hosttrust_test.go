@@ -448,9 +448,10 @@ func TestHostTrustExitReport(t *testing.T) {
 	if r.Code != 0 || !strings.Contains(r.Stderr, block) {
 		t.Fatalf("want the warning block %q\n%s", block, r)
 	}
-	for _, p := range []string{".envrc", "sub/.git/config"} {
-		if !regexp.MustCompile(`(?m)^  ` + regexp.QuoteMeta(p) + ` `).MatchString(r.Stderr) {
-			t.Errorf("the warning block does not name %s\n%s", p, r.Stderr)
+	// One line per file, one per repository naming its changed files.
+	for _, re := range []string{`(?m)^  \.envrc `, `(?m)^  sub/\.git +your git obeys this repository \(changed: [^)]*config`} {
+		if !regexp.MustCompile(re).MatchString(r.Stderr) {
+			t.Errorf("the warning block does not match %s\n%s", re, r.Stderr)
 		}
 	}
 	requireReported(t, e, ".envrc", "sub/.git/config")
