@@ -115,7 +115,7 @@ func checks() []check {
 }
 
 func main() {
-	if filepath.Base(os.Args[0]) == "opencode" {
+	if filepath.Base(os.Args[0]) == "opencode" && len(os.Args) > 1 && (os.Args[1] == "web" || os.Args[1] == "serve") {
 		os.Exit(webStub(os.Args[1:]))
 	}
 	if len(os.Args) > 1 {

@@ -47,7 +47,9 @@ const HealthCmd = HealthMarker + ` read p </run/ai-sandbox.keeper && kill -0 "$p
 
 // Keeper is PID 1's child: it counts sessions (processes whose parent is
 // outside the container, i.e. docker exec'd ones; docker-init is the one
-// other such process) and exits, ending the container, once none has been
+// other such process, and a "runc init" is an exec not started yet — under
+// a full pids limit it can wait forever, and counting it would keep the
+// fork bomb that fills the limit alive) and exits, ending the container, once none has been
 // attached for the grace period in seconds ($1, at least one second). A
 // container that no session has reached yet is given at least 10 seconds,
 // so it is never stopped under the launch that created it. Once the last
@@ -78,7 +80,7 @@ count() {
   n=-1
   for s in /proc/[0-9]*/status; do
     while IFS= read -r l; do
-      case $l in "PPid:	0") health "$s" || n=$((n+1)); break;; PPid:*) break;; esac
+      case $l in "Name:	runc"*) break;; "PPid:	0") health "$s" || n=$((n+1)); break;; PPid:*) break;; esac
     done <"$s"
   done 2>/dev/null
 }
