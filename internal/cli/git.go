@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -25,6 +26,11 @@ credential helpers), for the hosts of the project's remotes only.
               relay, whatever the agent does
   full        fetch and push work
 
+The project's .git/hooks and .git/config are read-only in every sandbox
+(your git on the host runs and obeys them). 'git full --writable-hooks'
+lets full-mode sandboxes write the hooks, for agents you trust with that;
+the exit report still lists what changed.
+
 A mode saved for a folder applies to it and everything under it; the most
 specific folder wins. Without a saved mode, a launch on a terminal asks
 (once, or always for the workspace); 'ai-sandbox run --git-fetch' forces
@@ -46,15 +52,20 @@ func NewCmdGit(deps *Deps) *cobra.Command {
 		},
 	}
 	set := func(name, short string, mode gitaccess.Mode, aliases ...string) *cobra.Command {
-		return &cobra.Command{
+		var hooks bool
+		c := &cobra.Command{
 			Use:     name + " [PATH]",
 			Aliases: aliases,
 			Short:   short,
 			Args:    cobra.MaximumNArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				return runGitSet(deps, args, mode)
+				return runGitSet(deps, args, mode, hooks)
 			},
 		}
+		if mode == gitaccess.Full {
+			c.Flags().BoolVar(&hooks, "writable-hooks", false, "let the sandbox write the project's .git/hooks too (your git on the host runs them: only for agents you trust with that)")
+		}
+		return c
 	}
 	cmd.AddCommand(
 		set("full", "Let sandboxes under PATH (default: the current folder) fetch and push", gitaccess.Full, "enable"),
@@ -82,7 +93,7 @@ func gitPath(deps *Deps, args []string) (string, error) {
 	return workspace.Canonical(path, deps.Home, cwd)
 }
 
-func runGitSet(deps *Deps, args []string, mode gitaccess.Mode) error {
+func runGitSet(deps *Deps, args []string, mode gitaccess.Mode, writableHooks bool) error {
 	dir, err := gitPath(deps, args)
 	if err != nil {
 		return &ui.UsageError{Err: err}
@@ -92,15 +103,23 @@ func runGitSet(deps *Deps, args []string, mode gitaccess.Mode) error {
 		return err
 	}
 	var now gitaccess.Decision
+	var hooks bool
 	err = config.Update(p, func(c *config.Config) error {
 		gitaccess.Set(c, dir, mode)
+		if writableHooks {
+			gitaccess.SetWritableHooks(c, dir)
+		}
 		now = gitaccess.For(c, dir)
+		hooks = gitaccess.WritableHooks(c, dir)
 		return nil
 	})
 	if err != nil {
 		return err
 	}
 	deps.Streams.Infof("git access for %s: %s (%s)", dir, now.Mode, now.Source())
+	if hooks {
+		deps.Streams.Warnf("sandboxes here may write %s's .git/hooks: your git on the host runs what the agent writes there ('ai-sandbox git full' without --writable-hooks takes it back)", dir)
+	}
 	if now.Mode != mode {
 		deps.Streams.Hintf("a folder above it is saved as %s; 'ai-sandbox git status' lists them", now.Mode)
 	}
@@ -133,7 +152,11 @@ func newCmdGitStatus(deps *Deps) *cobra.Command {
 			fmt.Fprintln(out, "\nsaved modes:")
 			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 			for _, s := range saved {
-				fmt.Fprintf(tw, "  %s\t%s\n", s.Mode, s.Folder)
+				hooks := ""
+				if s.Mode == gitaccess.Full && slices.Contains(c.Git.WritableHooksWorkspaces, s.Folder) {
+					hooks = "\t(writable hooks)"
+				}
+				fmt.Fprintf(tw, "  %s\t%s%s\n", s.Mode, s.Folder, hooks)
 			}
 			return tw.Flush()
 		},

@@ -18,6 +18,7 @@ import (
 	"github.com/ai-sandbox/ai-sandbox/internal/config"
 	"github.com/ai-sandbox/ai-sandbox/internal/docker"
 	"github.com/ai-sandbox/ai-sandbox/internal/envfile"
+	"github.com/ai-sandbox/ai-sandbox/internal/gitaccess"
 	"github.com/ai-sandbox/ai-sandbox/internal/hostexec"
 	"github.com/ai-sandbox/ai-sandbox/internal/hostfs"
 	"github.com/ai-sandbox/ai-sandbox/internal/logins"
@@ -508,7 +509,7 @@ func gatherRun(ctx context.Context, deps *Deps, o *runOptions) (*runFacts, error
 	if err != nil {
 		return nil, err
 	}
-	rf.git = gitAccessFacts(deps, p, mode, proj, &f)
+	rf.git = gitAccessFacts(deps, p, mode, !o.gitFetch && gitaccess.WritableHooks(cfg, proj.Dir), proj, &f)
 
 	if agent != nil {
 		if err := agentFacts(deps, p, cfg, o, agent, proj, rf, &f); err != nil {

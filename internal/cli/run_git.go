@@ -80,9 +80,22 @@ func decideGit(deps *Deps, cfg *config.Config, o *runOptions, proj projectAt) (g
 
 // gitAccessFacts gives the sandbox the relay's folder, the shims and a
 // read-only system git config that points git at them; off gives nothing.
-func gitAccessFacts(deps *Deps, p config.Paths, mode gitaccess.Mode, proj projectAt, f *sandbox.Facts) gitRun {
+func gitAccessFacts(deps *Deps, p config.Paths, mode gitaccess.Mode, writableHooks bool, proj projectAt, f *sandbox.Facts) gitRun {
 	g := gitRun{mode: mode}
 	f.GitMode = string(mode)
+	if mode == gitaccess.Full && writableHooks {
+		// The user opted in ('git full --writable-hooks'): the project's
+		// own hooks only; its config and nested repositories stay read-only.
+		hooks := filepath.Join(proj.Dir, ".git", "hooks")
+		for i, m := range f.Protect {
+			if m.Target == hooks {
+				f.Protect[i].ReadOnly = false
+			}
+		}
+		if len(firstTimes(p, []string{"writable-hooks " + proj.Dir})) > 0 {
+			deps.Streams.Warnf("this sandbox may write %s (saved with 'git full --writable-hooks'): your git on the host runs what the agent writes there", hooks)
+		}
+	}
 	if mode == gitaccess.Off {
 		return g
 	}

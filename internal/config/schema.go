@@ -26,6 +26,9 @@ type Config struct {
 type Git struct {
 	AllowedWorkspaces   []string `json:"allowedWorkspaces"`
 	FetchOnlyWorkspaces []string `json:"fetchOnlyWorkspaces"`
+	// WritableHooksWorkspaces (ai-sandbox's own) are the folders whose
+	// full-mode sandboxes may write the project's .git/hooks.
+	WritableHooksWorkspaces []string `json:"writableHooksWorkspaces,omitempty"`
 	// KeySelections is kept as the original wrote it (it never used it),
 	// "{}" included, so that a file saved here keeps every original key.
 	KeySelections map[string]any `json:"keySelections"`

@@ -87,12 +87,15 @@ func canonical(w string) string {
 
 // Set saves dir's mode: it is put in the list of its mode (and taken out
 // of the other); off removes it from both, so that the default applies.
+// Any mode set again takes writable hooks away (SetWritableHooks gives
+// them).
 func Set(c *config.Config, dir string, m Mode) {
 	drop := func(list []string) []string {
 		return slices.DeleteFunc(list, func(w string) bool { return canonical(w) == dir })
 	}
 	c.Git.AllowedWorkspaces = drop(c.Git.AllowedWorkspaces)
 	c.Git.FetchOnlyWorkspaces = drop(c.Git.FetchOnlyWorkspaces)
+	c.Git.WritableHooksWorkspaces = drop(c.Git.WritableHooksWorkspaces)
 	switch m {
 	case Full:
 		c.Git.AllowedWorkspaces = append(c.Git.AllowedWorkspaces, dir)
@@ -131,4 +134,29 @@ func Choices() []Choice {
 		{"Fetch only, allow once (no push)", FetchOnly, false},
 		{"Fetch only, always for this workspace (no push)", FetchOnly, true},
 	}
+}
+
+// SetWritableHooks lets full-mode sandboxes under dir write the project's
+// .git/hooks (the user opts in: the host's git runs those hooks).
+func SetWritableHooks(c *config.Config, dir string) {
+	if !slices.ContainsFunc(c.Git.WritableHooksWorkspaces, func(w string) bool { return canonical(w) == dir }) {
+		c.Git.WritableHooksWorkspaces = append(c.Git.WritableHooksWorkspaces, dir)
+	}
+}
+
+// WritableHooks reports whether a sandbox of dir may write its project's
+// .git/hooks: only in full mode, and only when the folder the full mode
+// comes from (or one below it, above dir) was saved with writable hooks.
+func WritableHooks(c *config.Config, dir string) bool {
+	d := For(c, dir)
+	if d.Mode != Full {
+		return false
+	}
+	for _, w := range c.Git.WritableHooksWorkspaces {
+		w = canonical(w)
+		if (w == dir || workspace.Within(dir, w)) && (w == d.Folder || workspace.Within(w, d.Folder)) {
+			return true
+		}
+	}
+	return false
 }

@@ -54,3 +54,26 @@ func TestParse(t *testing.T) {
 		t.Errorf("choices %+v", c)
 	}
 }
+
+// Writable hooks are an opt-in of full mode: a mode set again takes them
+// away, and a fetch-only folder below never has them.
+func TestWritableHooks(t *testing.T) {
+	c := config.Default()
+	Set(c, "/w", Full)
+	SetWritableHooks(c, "/w")
+	Set(c, "/w/app", FetchOnly)
+	for dir, want := range map[string]bool{"/w": true, "/w/x": true, "/w/app": false, "/w/app/sub": false, "/other": false} {
+		if got := WritableHooks(c, dir); got != want {
+			t.Errorf("%s: %v, want %v", dir, got, want)
+		}
+	}
+	Set(c, "/w", Full)
+	if WritableHooks(c, "/w") {
+		t.Error("git full again kept writable hooks")
+	}
+	SetWritableHooks(c, "/w")
+	Set(c, "/w", Off)
+	if len(c.Git.WritableHooksWorkspaces) != 0 || WritableHooks(c, "/w") {
+		t.Errorf("git off kept writable hooks: %+v", c.Git)
+	}
+}
