@@ -399,7 +399,7 @@ func missingNetwork(name string) error {
 //     an exec that ends without the token ran nothing, so the container is
 //     brought up and the session tried again.
 //   - With a terminal or piped input, the launch first holds the container
-//     (a short exec the keeper honours: it will not stop for 10 seconds),
+//     (a short exec the keeper honours: it will not stop for 30 seconds),
 //     bringing it up when needed, and then runs the session once.
 func (m *Manager) Launch(ctx context.Context, p Plan, tool string, stdio proc.Stdio, secretEnv []string, retrySafe bool) (int, error) {
 	deadline := time.Now().Add(m.startTimeout())

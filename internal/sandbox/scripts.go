@@ -11,7 +11,7 @@ package sandbox
 //	                          clock starts again
 //	/run/ai-sandbox.hold      written by a launch that must not lose its
 //	                          container before its session starts (piped
-//	                          input): the keeper stays up at least 10 seconds
+//	                          input): the keeper stays up at least 30 seconds
 //	/run/ai-sandbox.stopping  non-empty while the keeper decides to stop: a
 //	                          session that starts then does not run
 //	/run/ai-sandbox.keeper    the keeper's pid, for the health check
@@ -51,7 +51,7 @@ const HealthCmd = HealthMarker + ` read p </run/ai-sandbox.keeper && kill -0 "$p
 // a full pids limit it can wait forever, and counting it would keep the
 // fork bomb that fills the limit alive) and exits, ending the container, once none has been
 // attached for the grace period in seconds ($1, at least one second). A
-// container that no session has reached yet is given at least 10 seconds,
+// container that no session has reached yet is given at least 30 seconds,
 // so it is never stopped under the launch that created it. Once the last
 // session has ended, what sessions left running in the background is
 // ended too (TERM, then KILL a second later): no agent process outlives
@@ -86,11 +86,11 @@ count() {
 }
 while :; do
   count
-  if [ -s $R.hold ]; then : >$R.hold; seen=1; quiet=-10; fi
+  if [ -s $R.hold ]; then : >$R.hold; seen=1; quiet=-30; fi
   if [ -s $R.seen ]; then : >$R.seen; seen=1; [ $quiet -gt 0 ] && quiet=0; fi
   if [ $n -gt 0 ]; then
     seen=1; [ $quiet -gt 0 ] && quiet=0
-  elif [ $seen = 1 ] || [ $t -ge 10 ]; then
+  elif [ $seen = 1 ] || [ $t -ge 30 ]; then
     [ $quiet = 0 ] && reap TERM
     [ $quiet = 1 ] && reap KILL
     if [ $quiet -ge $g ] && [ $quiet -ge 1 ]; then
@@ -125,7 +125,9 @@ const Guard = `[ "$0" = - ] || [ "$AI_SANDBOX_SPEC" = "$0" ] || exit 213; ` +
 	`[ "$5" = 1 ] && printf '\036ai-sandbox-session %s\n' "$1" >&2; ` +
 	`[ "$2" = 0 ] || stty rows "$2" cols "$3" 2>/dev/null; shift 5; exec "$@"`
 
-// Hold keeps the container up for at least 10 seconds, unless it is of
+// Hold keeps the container up for at least 30 seconds (a generous
+// margin: on a machine under heavy load the session's exec can take
+// several seconds to start), unless it is of
 // another spec ($0 as for Guard; GuardExit) or already stopping
 // (StoppingExit).
 const Hold = `[ "$0" = - ] || [ "$AI_SANDBOX_SPEC" = "$0" ] || exit 213; ` +
