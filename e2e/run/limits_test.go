@@ -2,6 +2,7 @@ package run_test
 
 import (
 	"encoding/json"
+	"io"
 	"os"
 	"os/exec"
 	"strconv"
@@ -33,7 +34,7 @@ func TestTmpfsFillLeavesTheSandboxUsable(t *testing.T) {
 	t.Parallel()
 	e := harness.NewEnv(t)
 	flags := []string{"--memory", "512m"} // /tmp and /var/tmp get 128m each
-	a := startSession(t, e, "A", append(limitedRun(e, flags...), "sh", "-c", "echo ready; sleep 8; echo A-done")...)
+	a := startSession(t, e, "A", append(limitedRun(e, flags...), "sh", "-c", "echo ready; read x; echo A-done")...)
 	a.expect("ready", time.Minute)
 	id := containerID(t, e)
 
@@ -53,12 +54,13 @@ func TestTmpfsFillLeavesTheSandboxUsable(t *testing.T) {
 	if r := e.Run(append(limitedRun(e, flags...), "echo", "alive")...); r.Code != 0 || r.Stdout != "alive\n" {
 		t.Errorf("a new session after /tmp was filled:\n%s", r)
 	}
+	if got := containerID(t, e); got != id {
+		t.Errorf("the container was replaced (%q, was %q): its keeper died", got, id)
+	}
+	io.WriteString(a.stdin, "go\n")
 	a.expect("A-done", time.Minute)
 	if code := a.wait(30 * time.Second); code != 0 {
 		t.Errorf("session A exited %d", code)
-	}
-	if containerID(t, e) != id {
-		t.Error("the container was replaced: its keeper died")
 	}
 }
 
@@ -66,7 +68,7 @@ func TestForkBombLeavesOtherSessions(t *testing.T) {
 	t.Parallel()
 	e := harness.NewEnv(t)
 	flags := []string{"--pids-limit", "100"}
-	a := startSession(t, e, "A", append(limitedRun(e, flags...), "sh", "-c", "echo ready; sleep 10; echo A-done")...)
+	a := startSession(t, e, "A", append(limitedRun(e, flags...), "sh", "-c", "echo ready; read x; echo A-done")...)
 	a.expect("ready", time.Minute)
 	id := containerID(t, e)
 
@@ -81,6 +83,7 @@ func TestForkBombLeavesOtherSessions(t *testing.T) {
 	})
 	t.Logf("%d processes in the sandbox under --pids-limit 100", full)
 
+	io.WriteString(a.stdin, "go\n")
 	a.expect("A-done", time.Minute)
 	if code := a.wait(30 * time.Second); code != 0 {
 		t.Errorf("session A exited %d; stderr:\n%s", code, a.stderr.String())
@@ -110,7 +113,9 @@ func TestOutOfMemorySessionLeavesOthers(t *testing.T) {
 	t.Parallel()
 	e := harness.NewEnv(t)
 	flags := []string{"--memory", "256m"}
-	a := startSession(t, e, "A", append(limitedRun(e, flags...), "sh", "-c", "echo ready; sleep 8; echo A-done")...)
+	// A stays until told (a line on its input): the checks below run while
+	// it is attached, however slow the machine.
+	a := startSession(t, e, "A", append(limitedRun(e, flags...), "sh", "-c", "echo ready; read x; echo A-done")...)
 	a.expect("ready", time.Minute)
 	id := containerID(t, e)
 
@@ -124,12 +129,13 @@ func TestOutOfMemorySessionLeavesOthers(t *testing.T) {
 	if r := e.Run(append(limitedRun(e, flags...), "echo", "alive")...); r.Code != 0 || r.Stdout != "alive\n" {
 		t.Errorf("a new session after the OOM:\n%s", r)
 	}
+	if got := containerID(t, e); got != id {
+		t.Errorf("the container was replaced (%q, was %q): its keeper died", got, id)
+	}
+	io.WriteString(a.stdin, "go\n")
 	a.expect("A-done", time.Minute)
 	if code := a.wait(30 * time.Second); code != 0 {
 		t.Errorf("session A exited %d; stderr:\n%s", code, a.stderr.String())
-	}
-	if got := containerID(t, e); got != id {
-		t.Error("the container was replaced: its keeper died")
 	}
 }
 

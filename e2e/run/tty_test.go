@@ -93,16 +93,24 @@ func TestTTYCtrlC(t *testing.T) {
 func TestTTYSizeFollows(t *testing.T) {
 	t.Parallel()
 	e := harness.NewEnv(t)
-	s := startTTY(t, e, 30, 100, sandboxRun(e, "sh", "-c", `stty size; echo ready; read x; stty size; echo done`)...)
+	s := startTTY(t, e, 30, 100, sandboxRun(e, "sh", "-c", `stty size; echo ready; while read x; do [ "$x" = q ] && break; stty size; done; echo done`)...)
 	s.expect("30 100", time.Minute)
 	s.expect("ready", 10*time.Second)
 	if err := s.Resize(41, 123); err != nil {
 		t.Fatal(err)
 	}
-	// docker learns the new size from SIGWINCH; give it a moment.
-	time.Sleep(500 * time.Millisecond)
-	s.send("\r")
-	s.expect("41 123", 30*time.Second)
+	// docker learns the new size from SIGWINCH and passes it on through
+	// the engine, which takes a moment on a busy machine: ask again until
+	// the session sees it (half a minute at most).
+	seen := false
+	for deadline := time.Now().Add(30 * time.Second); !seen && time.Now().Before(deadline); {
+		s.send("\r")
+		seen = s.Expect(regexp.QuoteMeta("41 123"), 2*time.Second) == nil
+	}
+	if !seen {
+		t.Fatalf("the session never saw the new size 41 123; the terminal shows:\n%s", s.Output())
+	}
+	s.send("q\r")
 	s.expect("done", 10*time.Second)
 	if code := s.wait(); code != 0 {
 		t.Errorf("exit %d", code)

@@ -11,7 +11,9 @@ package sandbox
 //	                          clock starts again
 //	/run/ai-sandbox.hold      written by a launch that must not lose its
 //	                          container before its session starts (piped
-//	                          input): the keeper stays up at least 30 seconds
+//	                          input): the keeper stays up at least 30 seconds,
+//	                          or 5 more once a session has started (another
+//	                          launch may hold at the same time)
 //	/run/ai-sandbox.stopping  non-empty while the keeper decides to stop: a
 //	                          session that starts then does not run
 //	/run/ai-sandbox.keeper    the keeper's pid, for the health check
@@ -58,7 +60,7 @@ const HealthCmd = HealthMarker + ` read p </run/ai-sandbox.keeper && kill -0 "$p
 // its sessions. It survives a full pids limit (no fork in its loop under
 // bash) and memory pressure (sessions raise their own OOM score, see
 // Guard).
-const Keeper = `g=${1:-300}; R=/run/ai-sandbox; quiet=0; seen=0; t=0
+const Keeper = `g=${1:-300}; R=/run/ai-sandbox; quiet=0; seen=0; t=0; hold=0
 echo $$ >$R.keeper; : >$R.stopping
 if [ -n "$BASH_VERSION" ] && mkfifo $R.tick 2>/dev/null && exec 3<>$R.tick; then
   tick() { read -t 1 -u 3 _; }
@@ -86,14 +88,14 @@ count() {
 }
 while :; do
   count
-  if [ -s $R.hold ]; then : >$R.hold; seen=1; quiet=-30; fi
-  if [ -s $R.seen ]; then : >$R.seen; seen=1; [ $quiet -gt 0 ] && quiet=0; fi
+  if [ -s $R.hold ]; then : >$R.hold; seen=1; hold=30; fi
+  if [ -s $R.seen ]; then : >$R.seen; seen=1; quiet=0; [ $hold -gt 5 ] && hold=5; fi
   if [ $n -gt 0 ]; then
-    seen=1; [ $quiet -gt 0 ] && quiet=0
+    seen=1; quiet=0
   elif [ $seen = 1 ] || [ $t -ge 30 ]; then
     [ $quiet = 0 ] && reap TERM
     [ $quiet = 1 ] && reap KILL
-    if [ $quiet -ge $g ] && [ $quiet -ge 1 ]; then
+    if [ $quiet -ge $g ] && [ $quiet -ge 1 ] && [ $hold -le 0 ]; then
       printf 1 >$R.stopping
       count
       [ $n -le 0 ] && ! [ -s $R.hold ] && exit 0
@@ -101,6 +103,7 @@ while :; do
     fi
     quiet=$((quiet+1))
   fi
+  [ $hold -gt 0 ] && hold=$((hold-1))
   t=$((t+1)); tick
 done`
 
