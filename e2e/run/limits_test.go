@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -155,18 +156,29 @@ func TestPsAndStopActOnOwnSandboxes(t *testing.T) {
 	a.expect("ready", time.Minute)
 	mine := e.Container("shell")
 
-	// A second user with access to the engine and a home of their own.
-	other := func(args ...string) harness.Result {
-		t.Helper()
-		home, err := os.MkdirTemp(e.Dir, "second-user-")
-		if err != nil {
+	// A second user with access to the engine and a home of their own,
+	// with a project (and, later, a sandbox) there. The suite's own user
+	// never runs 'stop --all' here: it would stop the sandboxes of the
+	// tests running alongside this one, which belong to the same user.
+	home, err := os.MkdirTemp(e.Dir, "second-user-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherProject := filepath.Join(home, "project")
+	if err := os.Mkdir(otherProject, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{home, otherProject} {
+		if err := os.Chown(d, e.S.UID+1, e.S.GID+1); err != nil {
 			t.Fatal(err)
 		}
-		os.Chown(home, e.S.UID+1, e.S.GID+1)
+	}
+	other := func(args ...string) harness.Result {
+		t.Helper()
 		cred := *e.S.Credential
 		cred.Uid, cred.Gid = uint32(e.S.UID+1), uint32(e.S.GID+1)
 		cmd := exec.Command(e.S.Bin, args...)
-		cmd.Dir = home
+		cmd.Dir = otherProject
 		cmd.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=" + home}
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &cred}
 		var out, errb strings.Builder
@@ -194,26 +206,41 @@ func TestPsAndStopActOnOwnSandboxes(t *testing.T) {
 	full, _ := e.S.DockerTry("inspect", "--format", "{{.Name}}", mine)
 	name := strings.TrimPrefix(strings.TrimSpace(full), "/")
 
-	if r := other("ps", "--json"); strings.Contains(names(r), name) {
-		t.Errorf("another user's ps lists my sandbox %s:\n%s", name, r)
+	// The second user's sandbox stays up after its command (idle timeout).
+	if r := other("workspace", "add", otherProject); r.Code != 0 {
+		t.Fatalf("the second user's workspace add:\n%s", r)
 	}
-	if r := other("stop", "--all"); r.Code != 0 || strings.Contains(r.Stderr, name) {
-		t.Errorf("another user's stop --all:\n%s", r)
+	if r := other("run", "--image", e.S.Image, "--idle-timeout", "300", "true"); r.Code != 0 {
+		t.Fatalf("the second user's run:\n%s", r)
+	}
+	theirs := e.ContainersOf(otherProject, "")
+	if len(theirs) != 1 {
+		t.Fatalf("the second user's sandbox: %v", theirs)
+	}
+	theirFull, _ := e.S.DockerTry("inspect", "--format", "{{.Name}}", theirs[0])
+	theirName := strings.TrimPrefix(strings.TrimSpace(theirFull), "/")
+
+	if r := other("ps", "--json"); strings.Contains(names(r), name) || !strings.Contains(names(r), theirName) {
+		t.Errorf("another user's ps must list %s and not my %s:\n%s", theirName, name, r)
+	}
+	if r := e.Run("ps", "--json"); !strings.Contains(names(r), name) || strings.Contains(names(r), theirName) {
+		t.Errorf("my own ps must list %s and not the other user's %s:\n%s", name, theirName, r)
 	}
 	if r := other("stop", "--all-users"); r.Code != 2 {
 		t.Errorf("--all-users without --all must be a usage error:\n%s", r)
 	}
-	if ids := e.Containers(); len(ids) != 1 || ids[0] != mine {
-		t.Fatalf("my sandbox is gone after another user's stop --all: %v", ids)
-	}
 	if r := other("ps", "--json", "--all-users"); !strings.Contains(names(r), name) {
 		t.Errorf("ps --all-users does not list %s:\n%s", name, r)
 	}
-	if r := e.Run("ps", "--json"); !strings.Contains(names(r), name) {
-		t.Errorf("my own ps does not list %s:\n%s", name, r)
+	if r := other("stop", "--all"); r.Code != 0 || strings.Contains(r.Stderr, name) || !strings.Contains(r.Stderr, "stopped "+theirName) {
+		t.Errorf("another user's stop --all must stop %s and not %s:\n%s", theirName, name, r)
 	}
-	if r := e.Run("stop", "--all"); r.Code != 0 || !strings.Contains(r.Stderr, "stopped "+name) {
-		t.Errorf("my stop --all:\n%s", r)
+	if !harness.WaitFor(time.Minute, func() bool { return len(e.ContainersOf(otherProject, "")) == 0 }) {
+		t.Errorf("the second user's sandbox is still there after their stop --all")
 	}
+	if ids := e.Containers(); len(ids) != 1 || ids[0] != mine {
+		t.Fatalf("my sandbox is gone after another user's stop --all: %v", ids)
+	}
+	e.StopIn(e.Project)
 	a.wait(30 * time.Second)
 }
