@@ -43,6 +43,9 @@ type options struct {
 	runs     int
 	settle   time.Duration
 	keep     bool
+	gitRuns  int    // pairs of the git clone figure (slow: fewer)
+	gitMB    int    // the git figure's repository size
+	only     string // "git": only that figure
 }
 
 func main() {
@@ -54,7 +57,14 @@ func main() {
 	flag.IntVar(&o.runs, "n", 31, "pairs per figure (at least 10)")
 	flag.DurationVar(&o.settle, "settle", 150*time.Millisecond, "pause before every measured run, so that the engine's clean-up of the previous one is over")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary folder (HOME, project, shim log)")
+	flag.IntVar(&o.gitRuns, "git-n", 5, "pairs of the git clone figure (at least 3)")
+	flag.IntVar(&o.gitMB, "git-mb", 50, "size of the git clone figure's repository, in MB")
+	flag.StringVar(&o.only, "only", "", "measure only this figure (git); writes only-FIGURE.{md,json}, never latest.*")
 	flag.Parse()
+	if o.gitRuns < 3 || o.gitMB < 1 || (o.only != "" && o.only != "git") {
+		fmt.Fprintln(os.Stderr, "bench: -git-n must be at least 3, -git-mb at least 1, -only empty or git")
+		os.Exit(2)
+	}
 	if o.runs < 10 {
 		fmt.Fprintln(os.Stderr, "bench: -n must be at least 10")
 		os.Exit(2)
@@ -98,6 +108,7 @@ type harness struct {
 	shimLog string
 	devnull *os.File
 	name    string // the project's sandbox container
+	git     *gitServer
 	report  bench.Report
 }
 
@@ -347,6 +358,7 @@ func (h *harness) sandboxID() string {
 }
 
 func (h *harness) cleanup() {
+	h.stopGitServer()
 	// Every container of the bench's own project (its path is unique).
 	if out, err := h.engine("ps", "-aq", "--filter", "label=ai-sandbox.path="+h.proj); err == nil && out != "" {
 		_, _ = h.engine(append([]string{"rm", "-f"}, strings.Fields(out)...)...)
@@ -363,6 +375,14 @@ func (h *harness) settle() { time.Sleep(h.o.settle) }
 func (h *harness) measure() error {
 	n := h.o.runs
 	img := h.image
+	if h.o.only == "git" {
+		h.report.Runs = h.o.gitRuns
+		if err := h.gitClone(); err != nil {
+			_ = h.write()
+			return err
+		}
+		return h.write()
+	}
 	logf("image %s, %d pairs per figure, project %s", img, n, h.proj)
 
 	// A first launch, not measured: it names the container and warms caches.
@@ -515,7 +535,10 @@ func (h *harness) measure() error {
 			rssA, rssB, bench.Target{On: "value", Op: "<", Limit: 30}))
 	}
 
-	// 6. Image sizes.
+	// 6. git clone through the git relay (its own failure is a note).
+	_ = h.gitClone()
+
+	// 7. Image sizes.
 	h.images()
 
 	h.report.Notes = append(h.report.Notes,
@@ -689,10 +712,15 @@ func (h *harness) write() error {
 	}
 	js := buf.Bytes()
 	day := time.Now().Format("2006-01-02")
-	for name, data := range map[string][]byte{
+	files := map[string][]byte{
 		"latest.md": []byte(md), "latest.json": js,
 		day + ".md": []byte(md), day + ".json": js,
-	} {
+	}
+	if h.o.only != "" { // a partial run never replaces the full table
+		day = "only-" + h.o.only
+		files = map[string][]byte{day + ".md": []byte(md), day + ".json": js}
+	}
+	for name, data := range files {
 		p := filepath.Join(h.o.out, name)
 		if err := os.WriteFile(p+".tmp", data, 0o644); err != nil {
 			return err
@@ -702,6 +730,10 @@ func (h *harness) write() error {
 		}
 	}
 	fmt.Print(md)
+	if h.o.only != "" {
+		logf("wrote %s/%s.md and %s.json", h.o.out, day, day)
+		return nil
+	}
 	logf("wrote %s/latest.md and latest.json (and %s.*)", h.o.out, day)
 	return nil
 }
