@@ -105,7 +105,8 @@ func gitAccessFacts(deps *Deps, p config.Paths, mode gitaccess.Mode, writableHoo
 	f.HostOps = append(f.HostOps,
 		hostfs.Op{Kind: hostfs.MkdirAll, Root: p.Root, Rel: rel(g.relayDir), Perm: 0o700},
 		hostfs.Op{Kind: hostfs.MkdirAll, Root: p.Root, Rel: rel(shims), Perm: 0o755})
-	for name, body := range gitrelay.Shims() {
+	for _, sh := range gitrelay.Shims() {
+		name, body := sh.Name, sh.Body
 		f.HostOps = append(f.HostOps,
 			hostfs.Op{Kind: hostfs.Write, Root: p.Root, Rel: rel(filepath.Join(shims, name)), Data: []byte(body), Perm: 0o755},
 			hostfs.Op{Kind: hostfs.CheckFile, Root: p.Root, Rel: rel(filepath.Join(shims, name))})

@@ -163,3 +163,36 @@ func TestGatherWritesNothing(t *testing.T) {
 		t.Errorf("commondir after apply: %q", data)
 	}
 }
+
+// The same launch gives the same spec at every run: a warm sandbox is
+// never replaced for nothing. The git relay's shims once came from a
+// map, so their mounts (and the spec hash) changed order between runs.
+func TestSpecIsTheSameAtEveryLaunch(t *testing.T) {
+	for _, args := range [][]string{{"--git-fetch", "sh"}, {"opencode"}, {"--expose", "3000,3001", "sh"}} {
+		deps, _ := runDeps(t, nil)
+		var first string
+		for i := 0; i < 20; i++ {
+			var plan sandbox.Plan
+			cmd := NewCmdRun(deps, func(_ context.Context, deps *Deps, o *runOptions) error {
+				rf, err := gatherRun(context.Background(), deps, o)
+				if err != nil {
+					return err
+				}
+				plan = sandbox.NewPlan(rf.facts)
+				return nil
+			})
+			cmd.SetArgs(args)
+			if err := cmd.Execute(); err != nil {
+				t.Fatalf("run %q: %v", args, err)
+			}
+			got := plan.SpecHash + " " + runArgv(plan)
+			if i == 0 {
+				first = got
+				continue
+			}
+			if got != first {
+				t.Fatalf("run %q: launch %d has another spec:\n%s\nfirst:\n%s", args, i+1, got, first)
+			}
+		}
+	}
+}

@@ -92,8 +92,8 @@ func newFixture(t *testing.T, push bool, remotes []string) *fixture {
 	f := &fixture{t: t, dir: dir, project: filepath.Join(dir, "project"), sock: filepath.Join(dir, "relay.sock"), shims: filepath.Join(dir, "shims")}
 	os.MkdirAll(filepath.Join(f.project, ".git"), 0o755)
 	os.MkdirAll(f.shims, 0o755)
-	for name, body := range Shims() {
-		os.WriteFile(filepath.Join(f.shims, name), []byte(body), 0o755)
+	for _, sh := range Shims() {
+		os.WriteFile(filepath.Join(f.shims, sh.Name), []byte(sh.Body), 0o755)
 	}
 	fakeSSH := filepath.Join(dir, "fake-ssh")
 	os.WriteFile(fakeSSH, []byte("#!/bin/sh\nfor a in \"$@\"; do printf '[%s]' \"$a\" >&2; done; echo \" proto=$GIT_PROTOCOL\" >&2\ncat\nexit 3\n"), 0o755)

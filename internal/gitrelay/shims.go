@@ -72,9 +72,14 @@ $dir = Cwd::getcwd() . '/' . $dir unless $dir =~ m{^/};
 relay('{"kind":"helper","remote":' . js($ARGV[0]) . ',"url":' . js($ARGV[1]) . ',"gitdir":' . js($dir) . ',"protocol":' . js($ENV{GIT_PROTOCOL}) . '}');
 `
 
-// Shims returns the shims by file name.
-func Shims() map[string]string {
-	return map[string]string{SSHShim: sshShim, HelperShim: helperShim}
+// Shim is one shim file: its name and its content.
+type Shim struct{ Name, Body string }
+
+// Shims returns the shims in a fixed order (by name): they become mounts
+// of the sandbox's spec, which must be the same at every launch, or a
+// warm sandbox would be replaced for nothing.
+func Shims() []Shim {
+	return []Shim{{SSHShim, sshShim}, {HelperShim, helperShim}}
 }
 
 // ShimsHash fingerprints the shims (they are mounted from a folder named
