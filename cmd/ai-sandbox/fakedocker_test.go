@@ -94,8 +94,7 @@ func fakeDocker() int {
 		if v == "" {
 			v = "27.3.1|27.3.1"
 		}
-		c, srv, _ := strings.Cut(v, "|")
-		fmt.Println(c + "\t" + srv)
+		fmt.Println(v)
 	case "info":
 		info := os.Getenv("FAKE_INFO")
 		if info == "" {
@@ -187,14 +186,14 @@ func fakeImage(args []string) int {
 				if a == im.id || a == im.repo+":"+im.tag {
 					found = true
 					if strings.Contains(args[2], "{{.Id}}") {
-						fmt.Printf("%s\t%s\t2026-11-20T10:00:00.000000000Z\t{\"ai-sandbox.image\":\"1\",\"ai-sandbox.tools\":\"%s\",\"ai-sandbox.preset\":\"base\"}\n", im.id, im.size, im.tools)
+						fmt.Printf("%s\t%s\t2020-01-20T10:00:00.000000000Z\t{\"ai-sandbox.image\":\"1\",\"ai-sandbox.tools\":\"%s\",\"ai-sandbox.preset\":\"base\"}\n", im.id, im.size, im.tools)
 					} else {
-						fmt.Printf("{\"ai-sandbox.image\":\"1\",\"ai-sandbox.tools\":\"%s\",\"ai-sandbox.preset\":\"base\"}\t2026-11-20T10:00:00.000000000Z\n", im.tools)
+						fmt.Printf("{\"ai-sandbox.image\":\"1\",\"ai-sandbox.tools\":\"%s\",\"ai-sandbox.preset\":\"base\"}\t2020-01-20T10:00:00.000000000Z\n", im.tools)
 					}
 				}
 			}
 		}
-		if !found && os.Getenv("FAKE_IMAGES") != "" {
+		if !found {
 			fmt.Fprintln(os.Stderr, "Error: No such image: "+args[len(args)-1])
 			return 1
 		}

@@ -101,6 +101,12 @@ type runOptions struct {
 	flags           *pflag.FlagSet
 	toolArgs        []string
 	helpWanted      bool
+
+	// Set by other commands, not by flags: sandbox names a sandbox of
+	// no agent (doctor's), run instead of the shell sandbox; command
+	// replaces an agent's command (the probe standing in for it).
+	sandbox string
+	command []string
 }
 
 func newRunFlags(o *runOptions) *pflag.FlagSet {
@@ -171,36 +177,62 @@ func runRun(ctx context.Context, deps *Deps, o *runOptions) error {
 	if err != nil {
 		return err
 	}
+	stdio := proc.Stdio{In: s.In, Out: s.Out, Err: s.Err}
+	if s.InFile != nil {
+		stdio.In = s.InFile
+	}
+	if s.OutFile != nil {
+		stdio.Out = s.OutFile
+	}
+	if s.ErrFile != nil {
+		stdio.Err = s.ErrFile
+	}
+	code, err := launch(ctx, deps, o, rf, stdio)
+	if err != nil {
+		return err
+	}
+	shadowedHints(deps, rf, o, code)
+	if code != 0 {
+		return &ui.ExitError{Code: code}
+	}
+	return nil
+}
+
+// launch carries out a gathered launch: ports, the server's password, the
+// plan (printed with --print), the host changes, the relay, the session,
+// and what follows the session. It returns the session's exit code.
+func launch(ctx context.Context, deps *Deps, o *runOptions, rf *runFacts, stdio proc.Stdio) (int, error) {
+	s := deps.Streams
 	m := &sandbox.Manager{Docker: deps.Docker(), Runner: deps.Runner, Streams: s, Debug: deps.Getenv("AI_RUN_DEBUG") == "1"}
 	if !o.print {
 		url, err := checkPorts(ctx, deps, m, rf, sandbox.ContainerName(rf.facts.Tool, rf.facts.Key))
 		if err != nil {
-			return err
+			return 0, err
 		}
 		if url != "" {
 			s.Infof("%s %s runs already in this project's sandbox: %s", rf.web.tool, rf.web.sub, url)
 			s.Hintf("open that URL; 'ai-sandbox stop %s' ends it (and the sandbox's other sessions)", rf.web.tool)
-			return nil
+			return 0, nil
 		}
 	}
 	if err := serverAuth(deps, o, rf); err != nil {
-		return err
+		return 0, err
 	}
 	plan := sandbox.NewPlan(rf.facts)
 	if o.print {
 		printRouting(s.Out, o)
 		printPlan(s.Out, deps.Docker(), plan)
-		return nil
+		return 0, nil
 	}
 	if !o.quiet {
 		portNotes(s, &rf.facts, rf.web)
 	}
 	if err := hostfs.Apply(plan.Host); err != nil {
-		return ui.WithHint(fmt.Errorf("prepare the sandbox on the host: %w", err),
+		return 0, ui.WithHint(fmt.Errorf("prepare the sandbox on the host: %w", err),
 			"a symbolic link where a folder or file of the sandbox should be may have been planted by an agent: inspect it and remove it")
 	}
 	if err := ensureRelay(deps, rf.git, rf.facts.Project, plan.Name); err != nil {
-		return err
+		return 0, err
 	}
 	if len(rf.skills) > 0 && !o.quiet {
 		s.Infof("installed the bundled skills %s for %s", strings.Join(rf.skills, ", "), rf.facts.Tool)
@@ -221,28 +253,11 @@ func runRun(ctx context.Context, deps *Deps, o *runOptions) error {
 	watched := make(chan struct{})
 	go func() { watch.run(watchCtx); close(watched) }()
 
-	stdio := proc.Stdio{In: s.In, Out: s.Out, Err: s.Err}
-	if s.InFile != nil {
-		stdio.In = s.InFile
-	}
-	if s.OutFile != nil {
-		stdio.Out = s.OutFile
-	}
-	if s.ErrFile != nil {
-		stdio.Err = s.ErrFile
-	}
 	code, err := m.Launch(ctx, plan, rf.facts.Tool, stdio, rf.secretEnv, retrySafe(s))
 	stopWatch()
 	<-watched
 	afterSession(deps, rf, tracker, watch.disarmed)
-	if err != nil {
-		return err
-	}
-	shadowedHints(deps, rf, o, code)
-	if code != 0 {
-		return &ui.ExitError{Code: code}
-	}
-	return nil
+	return code, err
 }
 
 // afterSession copies a login made in the session back to the tool's
@@ -321,6 +336,9 @@ func printPlan(w io.Writer, dockerCLI string, plan sandbox.Plan) {
 // shell when there is no command or with --shell.
 func chooseCommand(deps *Deps, o *runOptions) (tool string, agent *tools.Tool, cmd []string, err error) {
 	tool = sandbox.ShellTool
+	if o.sandbox != "" {
+		return o.sandbox, nil, o.command, nil
+	}
 	if len(o.toolArgs) > 0 {
 		if t, ok := deps.Tools.Lookup(o.toolArgs[0]); ok {
 			agent = &t
@@ -335,6 +353,9 @@ func chooseCommand(deps *Deps, o *runOptions) (tool string, agent *tools.Tool, c
 	}
 	if len(cmd) == 0 || o.shell {
 		cmd = sandbox.ShellCmd()
+	}
+	if agent != nil && len(o.command) > 0 {
+		cmd = o.command
 	}
 	return tool, agent, cmd, nil
 }

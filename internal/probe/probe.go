@@ -1299,6 +1299,14 @@ func forkBombChild(args []string) int {
 // plantMarker is the file, below the project, that planted commands write.
 const plantMarker = ".planted-ran"
 
+// PlantMarker is the file, below the project, to which a planted command
+// that ran appends a line.
+const PlantMarker = plantMarker
+
+// ContainsAny reports whether data holds one of the markers (plain
+// strings, or "sha256:HEX" for data of that digest).
+func ContainsAny(data []byte, markers []string) bool { return containsAny(data, markers) }
+
 // markerCmd is a shell command that records, in the project's marker
 // file, that the plant named what ran.
 func markerCmd(p *params, what string) string {
