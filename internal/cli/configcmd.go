@@ -17,9 +17,9 @@ import (
 func NewCmdConfig(deps *Deps) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "config",
-		Short: "Show the configuration and where it lives",
+		Short: "Show the configuration, where it lives, and one agent's (config tool)",
 	}
-	cmd.AddCommand(newCmdConfigShow(deps), newCmdConfigPath(deps))
+	cmd.AddCommand(newCmdConfigShow(deps), newCmdConfigPath(deps), newCmdConfigTool(deps))
 	return cmd
 }
 
