@@ -8,8 +8,8 @@ import (
 func TestRedact(t *testing.T) {
 	cases := []struct {
 		name, in string
-		hidden  []string // must not be in the output
-		kept    []string // must be
+		hidden   []string // must not be in the output
+		kept     []string // must be
 	}{
 		{"json keys", `{"provider":{"anthropic":{"options":{"apiKey":"plain-value-1234"}}},"model":"claude","keybindings":{"a":"b"},"max_tokens":5}`,
 			[]string{"plain-value-1234"}, []string{`"model": "claude"`, `"keybindings"`, `"max_tokens": 5`, "masked, 16 characters"}},
