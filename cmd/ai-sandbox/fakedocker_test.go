@@ -1,9 +1,11 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -24,7 +26,8 @@ import (
 //
 // Knobs: FAKE_DOWN (the engine does not answer), FAKE_NO_IMAGE (docker run
 // finds no image), FAKE_SESSIONS=N (docker top shows N sessions),
-// FAKE_EXEC_EXIT=N (the session's command exits N), FAKE_STOPPING (the
+// FAKE_EXEC_EXIT=N (the session's command exits N), FAKE_RUN (the
+// session's command runs, on the host, with the session's stdio), FAKE_STOPPING (the
 // keeper is stopping: guard and hold refuse), FAKE_NO_NETWORK=NAME (that
 // network does not exist), FAKE_PUBLISHED="NAME=PORTS;…" (docker ps's
 // Ports column of running containers), FAKE_BINDINGS (the sandbox's
@@ -259,6 +262,21 @@ func fakeExec(args []string, spec, work string) int {
 	}
 	if rest[5] == "1" {
 		fmt.Fprintf(os.Stderr, "%s%s\n", sandbox.StartToken, rest[1])
+	}
+	if os.Getenv("FAKE_RUN") != "" {
+		// Run the session's command here, as the container would.
+		appendFile(filepath.Join(work, "docker.ran"), "exec ran\n")
+		c := exec.Command(rest[6], rest[7:]...)
+		c.Stdin, c.Stdout, c.Stderr = os.Stdin, os.Stdout, os.Stderr
+		if err := c.Run(); err != nil {
+			var ee *exec.ExitError
+			if errors.As(err, &ee) {
+				return ee.ExitCode()
+			}
+			fmt.Fprintln(os.Stderr, err)
+			return 127
+		}
+		return 0
 	}
 	fmt.Println("exec ran")
 	appendFile(filepath.Join(work, "docker.ran"), "exec ran\n")

@@ -22,6 +22,7 @@ import (
 	"github.com/ai-sandbox/ai-sandbox/internal/hostexec"
 	"github.com/ai-sandbox/ai-sandbox/internal/hostfs"
 	"github.com/ai-sandbox/ai-sandbox/internal/logins"
+	"github.com/ai-sandbox/ai-sandbox/internal/nanobrain"
 	"github.com/ai-sandbox/ai-sandbox/internal/proc"
 	"github.com/ai-sandbox/ai-sandbox/internal/sandbox"
 	"github.com/ai-sandbox/ai-sandbox/internal/skills"
@@ -91,6 +92,7 @@ type runOptions struct {
 	passwordEnv     string
 	allowUnsecured  bool
 	gitFetch        bool
+	noNanoRepair    bool
 	shell           bool
 	print           bool
 	quiet           bool
@@ -117,6 +119,7 @@ func newRunFlags(o *runOptions) *pflag.FlagSet {
 	fs.BoolVar(&o.print, "print", false, "print the docker command lines that would run, and run nothing")
 	fs.BoolVarP(&o.quiet, "quiet", "q", false, "no notes or warnings about the launch")
 	fs.BoolVar(&o.gitFetch, "git-fetch", false, "git access fetch-only for this run (fetch, pull and clone; never push)")
+	fs.BoolVar(&o.noNanoRepair, strings.TrimPrefix(nanobrain.Flag, "--"), false, "no nano-brain auto-repair for this run (also accepted after the command; AI_RUN_DISABLE_NANO_BRAIN_AUTO_REPAIR=1 for every run)")
 	fs.StringVar(&o.password, "password", "", "the web server's password (opencode/kilo web or serve); shown in your process list: prefer --password-env")
 	fs.StringVar(&o.passwordEnv, "password-env", "", "take the web server's password from this variable (`VAR`)")
 	fs.BoolVar(&o.allowUnsecured, "allow-unsecured", false, "run a web server without a password, and without the warning")
@@ -360,6 +363,22 @@ func chooseCommand(deps *Deps, o *runOptions) (tool string, agent *tools.Tool, c
 	return tool, agent, cmd, nil
 }
 
+// nanoBrainRepair runs a nano-brain command (nano-brain, npx nano-brain,
+// sh -c '… nano-brain …') under the auto-repair wrapper, unless
+// --no-nano-brain-auto-repair (before the command or among its
+// arguments, where it is taken out) or AI_RUN_DISABLE_NANO_BRAIN_AUTO_REPAIR=1
+// says not to. An agent's command and a shell session are left alone.
+func nanoBrainRepair(deps *Deps, o *runOptions, agent *tools.Tool, cmd []string) []string {
+	if agent != nil || o.shell || len(o.toolArgs) == 0 || !nanobrain.Is(cmd) {
+		return cmd
+	}
+	cmd, off := nanobrain.Strip(cmd)
+	if off || o.noNanoRepair || deps.Getenv(nanobrain.EnvOff) == "1" {
+		return cmd
+	}
+	return nanobrain.Wrap(cmd, deps.Getenv("AI_RUN_DEBUG") == "1")
+}
+
 // agentFacts are an agent's own: its per-project database, the host
 // config shared with it, its login and its bundled skills.
 func agentFacts(deps *Deps, p config.Paths, cfg *config.Config, o *runOptions, agent *tools.Tool, proj projectAt, rf *runFacts, f *sandbox.Facts) error {
@@ -433,6 +452,7 @@ func gatherRun(ctx context.Context, deps *Deps, o *runOptions) (*runFacts, error
 	if err != nil {
 		return nil, err
 	}
+	cmdArgs = nanoBrainRepair(deps, o, agent, cmdArgs)
 
 	// Where.
 	wd, err := deps.Getwd()
