@@ -31,8 +31,8 @@ echo "nano-brain run $n: ok"
 // TestNanoBrainAutoRepair runs a fake nano-brain in a real sandbox: its
 // first run fails with a binding error; ai-sandbox removes only npx's
 // entry of nano-brain in the sandbox home, runs it once more, and it
-// works, with the harmless warning hidden. A failure of another kind, or
-// with the switch off, runs once.
+// works, with the harmless warning hidden; the same when nano-brain is
+// typed in a shell session. With the switch off it runs once.
 func TestNanoBrainAutoRepair(t *testing.T) {
 	t.Parallel()
 	e := harness.NewEnv(t)
@@ -59,6 +59,17 @@ func TestNanoBrainAutoRepair(t *testing.T) {
 	}
 	if strings.Contains(r.Stderr, "grammar for .vue") {
 		t.Errorf("the harmless warning was shown:\n%s", r)
+	}
+
+	// Shell mode: nano-brain typed at the shell's prompt (here on its
+	// stdin) is repaired the same way.
+	if err := os.Remove(runs); err != nil {
+		t.Fatal(err)
+	}
+	r = e.RunWith(harness.RunOpts{Stdin: strings.NewReader("type nano-brain | head -1\nnano-brain status\n")}, flags...)
+	if r.Code != 0 || !strings.Contains(r.Stdout, "nano-brain is a function") || !strings.Contains(r.Stdout, "gone _npx/aaa") ||
+		!strings.Contains(r.Stdout, "nano-brain run 2: ok") || !strings.Contains(r.Stderr, "repairing it and running it once more") {
+		t.Errorf("shell mode:\n%s", r)
 	}
 
 	// Switched off: the first failure is the answer.

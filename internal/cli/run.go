@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -364,19 +365,29 @@ func chooseCommand(deps *Deps, o *runOptions) (tool string, agent *tools.Tool, c
 }
 
 // nanoBrainRepair runs a nano-brain command (nano-brain, npx nano-brain,
-// sh -c '… nano-brain …') under the auto-repair wrapper, unless
-// --no-nano-brain-auto-repair (before the command or among its
+// sh -c '… nano-brain …') under the auto-repair wrapper, and gives a
+// shell session the functions that wrap nano-brain typed at its prompt,
+// unless --no-nano-brain-auto-repair (before the command or among its
 // arguments, where it is taken out) or AI_RUN_DISABLE_NANO_BRAIN_AUTO_REPAIR=1
-// says not to. An agent's command and a shell session are left alone.
+// says not to. An agent's command is left alone.
 func nanoBrainRepair(deps *Deps, o *runOptions, agent *tools.Tool, cmd []string) []string {
-	if agent != nil || o.shell || len(o.toolArgs) == 0 || !nanobrain.Is(cmd) {
+	off := o.noNanoRepair || deps.Getenv(nanobrain.EnvOff) == "1"
+	debug := deps.Getenv("AI_RUN_DEBUG") == "1"
+	if slices.Equal(cmd, sandbox.ShellCmd()) {
+		// A shell session: nano-brain typed at its prompt is wrapped.
+		if off {
+			return cmd
+		}
+		return nanobrain.Shell(debug)
+	}
+	if agent != nil || len(o.toolArgs) == 0 || !nanobrain.Is(cmd) {
 		return cmd
 	}
-	cmd, off := nanobrain.Strip(cmd)
-	if off || o.noNanoRepair || deps.Getenv(nanobrain.EnvOff) == "1" {
+	cmd, flag := nanobrain.Strip(cmd)
+	if flag || off {
 		return cmd
 	}
-	return nanobrain.Wrap(cmd, deps.Getenv("AI_RUN_DEBUG") == "1")
+	return nanobrain.Wrap(cmd, debug)
 }
 
 // agentFacts are an agent's own: its per-project database, the host

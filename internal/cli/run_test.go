@@ -11,6 +11,7 @@ import (
 
 	"github.com/ai-sandbox/ai-sandbox/internal/docker"
 	"github.com/ai-sandbox/ai-sandbox/internal/hostfs"
+	"github.com/ai-sandbox/ai-sandbox/internal/nanobrain"
 	"github.com/ai-sandbox/ai-sandbox/internal/proc"
 	"github.com/ai-sandbox/ai-sandbox/internal/sandbox"
 	"github.com/ai-sandbox/ai-sandbox/internal/tools"
@@ -201,6 +202,16 @@ func TestRunNanoBrainRepair(t *testing.T) {
 				t.Errorf("command = %q, want %q", got, tt.cmd)
 			}
 		})
+	}
+	// A shell session gets the functions, unless switched off.
+	if plan, _ := planFor(t, nil); !slices.Equal(plan.Cmd, nanobrain.Shell(false)) {
+		t.Errorf("shell session: %q", plan.Cmd)
+	}
+	if plan, _ := planFor(t, map[string]string{"AI_RUN_DISABLE_NANO_BRAIN_AUTO_REPAIR": "1"}); !slices.Equal(plan.Cmd, sandbox.ShellCmd()) {
+		t.Errorf("shell session, switched off: %q", plan.Cmd)
+	}
+	if plan, _ := planFor(t, nil, "--no-nano-brain-auto-repair"); !slices.Equal(plan.Cmd, sandbox.ShellCmd()) {
+		t.Errorf("shell session, --no-nano-brain-auto-repair: %q", plan.Cmd)
 	}
 	// An agent's command is not nano-brain's.
 	if plan, _ := planFor(t, nil, "claude", "nano-brain"); wrapped(plan) {

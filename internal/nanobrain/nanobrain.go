@@ -109,3 +109,33 @@ func Wrap(cmd []string, debug bool) []string {
 func shQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
+
+// ScriptEnv carries the wrapper into a shell session, for its functions.
+const ScriptEnv = "AI_SANDBOX_NANO_BRAIN_WRAPPER"
+
+// shellFunctions are bash functions (exported through the environment,
+// as bash imports BASH_FUNC_name%% variables) that run nano-brain typed
+// in a shell session under the wrapper: npx when its package is
+// nano-brain, and nano-brain itself. @DEBUG@ is 0 or 1.
+var shellFunctions = map[string]string{
+	"npx":        `() { local a; for a in "$@"; do case "$a" in -*) continue ;; nano-brain|nano-brain@*) command sh -c "$` + ScriptEnv + `" nano-brain-auto-repair @DEBUG@ npx "$@"; return ;; esac; break; done; command npx "$@"; }`,
+	"nano-brain": `() { command sh -c "$` + ScriptEnv + `" nano-brain-auto-repair @DEBUG@ nano-brain "$@"; }`,
+}
+
+// Shell is a shell session's command (sandbox.ShellCmd's) in which
+// nano-brain and npx nano-brain typed at the prompt run under the
+// wrapper: bash gets the functions and the wrapper through env(1) (sh
+// itself would drop the function variables' names); without bash, a
+// plain sh.
+func Shell(debug bool) []string {
+	d := "0"
+	if debug {
+		d = "1"
+	}
+	return []string{"/bin/sh", "-c",
+		`if command -v bash >/dev/null 2>&1; then exec env "BASH_FUNC_npx%%=$1" "BASH_FUNC_nano-brain%%=$2" "` + ScriptEnv + `=$3" bash -l; else exec sh -l; fi`,
+		"ai-sandbox-shell",
+		strings.ReplaceAll(shellFunctions["npx"], "@DEBUG@", d),
+		strings.ReplaceAll(shellFunctions["nano-brain"], "@DEBUG@", d),
+		Script()}
+}

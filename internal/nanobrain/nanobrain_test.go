@@ -260,3 +260,41 @@ func TestScriptCarriesPatterns(t *testing.T) {
 		t.Errorf("script:\n%s", s)
 	}
 }
+
+// TestShellFunctions types nano-brain commands into the shell session's
+// bash (commands on stdin): nano-brain and npx nano-brain run under the
+// wrapper (each fails once with a binding error, is repaired and run
+// again), npx of another package does not.
+func TestShellFunctions(t *testing.T) {
+	if _, err := exec.LookPath("bash"); err != nil {
+		t.Skip("no bash")
+	}
+	home := npxCache(t)
+	dir := t.TempDir()
+	state := filepath.Join(dir, "runs")
+	os.WriteFile(filepath.Join(dir, "nano-brain"), []byte(`#!/bin/sh
+n=$(cat "$STATE" 2>/dev/null || echo 0); n=$((n+1)); echo $n > "$STATE"
+if [ $n -eq 1 ]; then echo "Error: invalid ELF header" >&2; exit 1; fi
+echo "nano-brain ran: $*"
+`), 0o755)
+	os.WriteFile(filepath.Join(dir, "npx"), []byte("#!/bin/sh\necho \"npx ran: $*\"\nwhile [ \"${1#-}\" != \"$1\" ]; do shift; done\n[ \"$1\" = nano-brain ] && shift && exec nano-brain \"$@\"\nexit 0\n"), 0o755)
+	argv := Shell(false)
+	c := exec.Command(argv[0], argv[1:]...)
+	c.Env = []string{"HOME=" + home, "PATH=/usr/bin:/bin", "STATE=" + state, "TMPDIR=" + dir}
+	c.Stdin = strings.NewReader("PATH=" + dir + ":$PATH\nnano-brain status\necho \"exit $?\"\nrm \"$STATE\"\nnpx -y nano-brain query x\nnpx prettier --check\ntype nano-brain | head -1\n")
+	var out, errb bytes.Buffer
+	c.Stdout, c.Stderr = &out, &errb
+	if err := c.Run(); err != nil {
+		t.Fatalf("%v\nstdout:\n%s\nstderr:\n%s", err, &out, &errb)
+	}
+	want := "nano-brain ran: status\nexit 0\nnpx ran: -y nano-brain query x\nnpx ran: -y nano-brain query x\nnano-brain ran: query x\nnpx ran: prettier --check\nnano-brain is a function\n"
+	if out.String() != want {
+		t.Errorf("stdout:\n%s\nwant:\n%s\nstderr:\n%s", &out, want, &errb)
+	}
+	if !strings.Contains(errb.String(), "repairing it and running it once more") || strings.Count(errb.String(), "repairing") != 2 {
+		t.Errorf("stderr:\n%s", &errb)
+	}
+	if _, err := os.Stat(filepath.Join(home, ".npm/_npx/aaa")); err == nil {
+		t.Error("npx's entry of nano-brain was not removed")
+	}
+}
