@@ -1,10 +1,13 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/ai-sandbox/ai-sandbox/internal/sandbox"
@@ -23,13 +26,19 @@ import (
 //
 // Knobs: FAKE_DOWN (the engine does not answer), FAKE_NO_IMAGE (docker run
 // finds no image), FAKE_SESSIONS=N (docker top shows N sessions),
-// FAKE_EXEC_EXIT=N (the session's command exits N), FAKE_STOPPING (the
+// FAKE_EXEC_EXIT=N (the session's command exits N), FAKE_RUN (the
+// session's command runs, on the host, with the session's stdio), FAKE_STOPPING (the
 // keeper is stopping: guard and hold refuse), FAKE_NO_NETWORK=NAME (that
 // network does not exist), FAKE_PUBLISHED="NAME=PORTS;…" (docker ps's
 // Ports column of running containers), FAKE_BINDINGS (the sandbox's
 // {{json .HostConfig.PortBindings}}), FAKE_LISTEN=PORT (a server listens
 // on it inside the sandbox), FAKE_NETWORKS="NAME:COMPOSE:CONTAINER,…;…"
-// (docker network ls and inspect).
+// (docker network ls and inspect), FAKE_RUNNING="NAME|TOOL|PROJECT|PATH|OWNER;…"
+// (docker ps of the running sandboxes), FAKE_CONTAINERS="ID|NAME|TOOL|PATH|STATE|IMAGE;…"
+// (docker ps --all), FAKE_IMAGES="ID|REPO|TAG|SIZE|TOOLS;…" (docker image ls
+// and inspect of the sandbox images), FAKE_RM_FAIL=ID (docker rm or image
+// rm of it fails), FAKE_VERSION="CLIENT|SERVER" and FAKE_INFO (the JSON of
+// docker info) for doctor.
 func fakeDocker() int {
 	work := os.Getenv("WORK")
 	args := os.Args[1:]
@@ -65,11 +74,36 @@ func fakeDocker() int {
 		}
 		fmt.Printf("running|true|%s||%s\n", state, os.Getenv("FAKE_BINDINGS"))
 	case "ps":
-		for _, c := range strings.Split(os.Getenv("FAKE_PUBLISHED"), ";") {
-			if n, ports, ok := strings.Cut(c, "="); ok {
-				fmt.Printf("%s\t%s\n", n, ports)
+		switch {
+		case len(args) > 1 && args[1] == "--all":
+			printRecords(os.Getenv("FAKE_CONTAINERS"))
+		case strings.Contains(strings.Join(args, " "), sandbox.LabelOwner):
+			for _, r := range strings.Split(os.Getenv("FAKE_RUNNING"), ";") {
+				if r != "" {
+					fmt.Println(strings.ReplaceAll(r, "|", "\t") + "\t2026-11-29 08:00:00 +0000 UTC")
+				}
+			}
+		default:
+			for _, c := range strings.Split(os.Getenv("FAKE_PUBLISHED"), ";") {
+				if n, ports, ok := strings.Cut(c, "="); ok {
+					fmt.Printf("%s\t%s\n", n, ports)
+				}
 			}
 		}
+	case "image":
+		return fakeImage(args[1:])
+	case "version":
+		v := os.Getenv("FAKE_VERSION")
+		if v == "" {
+			v = "27.3.1|27.3.1"
+		}
+		fmt.Println(v)
+	case "info":
+		info := os.Getenv("FAKE_INFO")
+		if info == "" {
+			info = `{"ServerVersion":"27.3.1","SecurityOptions":["name=seccomp,profile=default"],"Runtimes":{"runc":{}},"DefaultRuntime":"runc","Driver":"overlay2"}`
+		}
+		fmt.Println(info)
 	case "network":
 		return fakeNetwork(args[1:])
 	case "top":
@@ -78,6 +112,10 @@ func fakeDocker() int {
 			fmt.Println("12 0")
 		}
 	case "rm":
+		if f := os.Getenv("FAKE_RM_FAIL"); f != "" && slices.Contains(args, f) {
+			fmt.Fprintf(os.Stderr, "Error response from daemon: cannot remove container %s\n", f)
+			return 1
+		}
 		os.Remove(statePath)
 	case "run":
 		if os.Getenv("FAKE_NO_IMAGE") != "" {
@@ -114,6 +152,59 @@ func fakeDocker() int {
 			return 0
 		}
 		return fakeExec(args, string(state), work)
+	}
+	return 0
+}
+
+// printRecords prints "A|B|C;…" as tab-separated lines.
+func printRecords(v string) {
+	for _, r := range strings.Split(v, ";") {
+		if r != "" {
+			fmt.Println(strings.ReplaceAll(r, "|", "\t"))
+		}
+	}
+}
+
+// fakeImage plays docker image ls, inspect and rm of FAKE_IMAGES.
+func fakeImage(args []string) int {
+	type image struct{ id, repo, tag, size, tools string }
+	var images []image
+	for _, r := range strings.Split(os.Getenv("FAKE_IMAGES"), ";") {
+		if f := strings.Split(r, "|"); len(f) == 5 {
+			images = append(images, image{f[0], f[1], f[2], f[3], f[4]})
+		}
+	}
+	if len(args) == 0 {
+		return 0
+	}
+	switch args[0] {
+	case "ls":
+		for _, im := range images {
+			fmt.Printf("%s\t%s\t%s\n", im.id, im.repo, im.tag)
+		}
+	case "inspect":
+		found := false
+		for _, a := range args[3:] {
+			for _, im := range images {
+				if a == im.id || a == im.repo+":"+im.tag {
+					found = true
+					if strings.Contains(args[2], "{{.Id}}") {
+						fmt.Printf("%s\t%s\t2020-01-20T10:00:00.000000000Z\t{\"ai-sandbox.image\":\"1\",\"ai-sandbox.tools\":\"%s\",\"ai-sandbox.preset\":\"base\"}\n", im.id, im.size, im.tools)
+					} else {
+						fmt.Printf("{\"ai-sandbox.image\":\"1\",\"ai-sandbox.tools\":\"%s\",\"ai-sandbox.preset\":\"base\"}\t2020-01-20T10:00:00.000000000Z\n", im.tools)
+					}
+				}
+			}
+		}
+		if !found {
+			fmt.Fprintln(os.Stderr, "Error: No such image: "+args[len(args)-1])
+			return 1
+		}
+	case "rm":
+		if f := os.Getenv("FAKE_RM_FAIL"); f != "" && slices.Contains(args, f) {
+			fmt.Fprintf(os.Stderr, "Error response from daemon: conflict: unable to remove repository reference %q\n", f)
+			return 1
+		}
 	}
 	return 0
 }
@@ -171,6 +262,21 @@ func fakeExec(args []string, spec, work string) int {
 	}
 	if rest[5] == "1" {
 		fmt.Fprintf(os.Stderr, "%s%s\n", sandbox.StartToken, rest[1])
+	}
+	if os.Getenv("FAKE_RUN") != "" {
+		// Run the session's command here, as the container would.
+		appendFile(filepath.Join(work, "docker.ran"), "exec ran\n")
+		c := exec.Command(rest[6], rest[7:]...)
+		c.Stdin, c.Stdout, c.Stderr = os.Stdin, os.Stdout, os.Stderr
+		if err := c.Run(); err != nil {
+			var ee *exec.ExitError
+			if errors.As(err, &ee) {
+				return ee.ExitCode()
+			}
+			fmt.Fprintln(os.Stderr, err)
+			return 127
+		}
+		return 0
 	}
 	fmt.Println("exec ran")
 	appendFile(filepath.Join(work, "docker.ran"), "exec ran\n")

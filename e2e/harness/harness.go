@@ -584,7 +584,7 @@ func (e *Env) StartHostMarker() string {
 // ---------------------------------------------------------------------------
 // The probe
 
-// ProbeResult is one check's report (see e2e/probe).
+// ProbeResult is one check's report (see internal/probe).
 type ProbeResult struct {
 	Succeeded bool     `json:"succeeded"`
 	Detail    string   `json:"detail"`
@@ -632,7 +632,7 @@ func (e *Env) ProbeFlags() []string {
 
 // SandboxFlags are the wrapper flags every e2e run uses: the test image,
 // no idle grace, and the probe on the PATH (as probe, as claude, and as
-// opencode: a stand-in for its web server, see e2e/probe/web.go).
+// opencode: a stand-in for its web server, see internal/probe/web.go).
 func (e *Env) SandboxFlags() []string {
 	return []string{"--image", e.S.Image, "--idle-timeout", "0", "--mount", e.S.ProbeDir + ":/usr/local/bin:ro"}
 }

@@ -189,6 +189,18 @@ func TestBaseImageWithOpencode(t *testing.T) {
 		}
 	})
 
+	t.Run("clipboard", func(t *testing.T) {
+		// No terminal (docker run without -t): pbcopy's OSC52 goes to
+		// stderr; xclip and wl-copy are the same shim; reading is refused.
+		got := e.run(t, []string{"--user", "12345:12345", "--read-only"}, "sh", "-c",
+			`printf hi | pbcopy; printf hi | xclip -selection clipboard; printf hi | wl-copy; xclip -o 2>&1; echo " exit $?"`)
+		seq := "\033]52;c;aGk=\a"
+		want := seq + seq + seq + "xclip: reading the clipboard is not possible in the sandbox (OSC52 only copies)\n exit 1\n"
+		if got != want {
+			t.Errorf("got %q, want %q", got, want)
+		}
+	})
+
 	t.Run("no setuid or setgid", func(t *testing.T) {
 		// As root, so that no folder is skipped.
 		if got := e.run(t, []string{"--user", "0:0"}, "find", "/", "-xdev", "-perm", "/6000"); got != "" {

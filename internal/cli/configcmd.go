@@ -17,9 +17,9 @@ import (
 func NewCmdConfig(deps *Deps) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "config",
-		Short: "Show the configuration and where it lives",
+		Short: "Show the configuration, where it lives, and one agent's (config tool)",
 	}
-	cmd.AddCommand(newCmdConfigShow(deps), newCmdConfigPath(deps))
+	cmd.AddCommand(newCmdConfigShow(deps), newCmdConfigPath(deps), newCmdConfigTool(deps))
 	return cmd
 }
 
@@ -77,53 +77,58 @@ func newCmdConfigShow(deps *Deps) *cobra.Command {
 never are.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			p, err := deps.Paths()
-			if err != nil {
-				return err
-			}
-			c, err := deps.LoadConfig()
-			if err != nil {
-				return err
-			}
-			r, err := config.Resolve(c.Settings, deps.Getenv, nil)
-			if err != nil {
-				return err
-			}
-			env, err := envfile.Load(p.EnvFile())
-			if err != nil {
-				return err
-			}
-			sc := shownConfig{
-				ConfigFile: p.ConfigFile(), EnvFile: p.EnvFile(), Version: c.Version,
-				Settings:   map[string]shownSetting{},
-				Workspaces: c.Workspaces,
-				Git:        map[string][]string{"full": c.Git.AllowedWorkspaces, "fetchOnly": c.Git.FetchOnlyWorkspaces},
-				Networks:   c.Networks, Tools: c.Tools, MCP: c.MCP, Image: c.Image,
-				EnvKeys: env.Keys(),
-			}
-			if sc.EnvKeys == nil {
-				sc.EnvKeys = []string{}
-			}
-			values := map[string]string{
-				"image": r.Image, "idle-timeout": r.IdleTimeout.String(),
-				"pids-limit": fmt.Sprint(r.PidsLimit), "memory": orNone(r.Memory),
-				"cpus": orNone(r.CPUs), "port-bind": r.PortBind,
-				"tmp-size": r.TmpSize, "cpu-shares": fmt.Sprint(r.CPUShares), "seccomp": r.Seccomp,
-			}
-			for _, k := range config.SettingKeys() {
-				sc.Settings[k] = shownSetting{Value: values[k], Source: r.Source[k], Env: config.SettingEnv(k)}
-			}
-			if asJSON {
-				enc := json.NewEncoder(deps.Streams.Out)
-				enc.SetIndent("", "  ")
-				return enc.Encode(sc)
-			}
-			printConfig(deps.Streams.Out, sc)
-			return nil
+			return showConfig(deps, asJSON)
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
+}
+
+// showConfig prints the effective configuration (config show).
+func showConfig(deps *Deps, asJSON bool) error {
+	p, err := deps.Paths()
+	if err != nil {
+		return err
+	}
+	c, err := deps.LoadConfig()
+	if err != nil {
+		return err
+	}
+	r, err := config.Resolve(c.Settings, deps.Getenv, nil)
+	if err != nil {
+		return err
+	}
+	env, err := envfile.Load(p.EnvFile())
+	if err != nil {
+		return err
+	}
+	sc := shownConfig{
+		ConfigFile: p.ConfigFile(), EnvFile: p.EnvFile(), Version: c.Version,
+		Settings:   map[string]shownSetting{},
+		Workspaces: c.Workspaces,
+		Git:        map[string][]string{"full": c.Git.AllowedWorkspaces, "fetchOnly": c.Git.FetchOnlyWorkspaces},
+		Networks:   c.Networks, Tools: c.Tools, MCP: c.MCP, Image: c.Image,
+		EnvKeys: env.Keys(),
+	}
+	if sc.EnvKeys == nil {
+		sc.EnvKeys = []string{}
+	}
+	values := map[string]string{
+		"image": r.Image, "idle-timeout": r.IdleTimeout.String(),
+		"pids-limit": fmt.Sprint(r.PidsLimit), "memory": orNone(r.Memory),
+		"cpus": orNone(r.CPUs), "port-bind": r.PortBind,
+		"tmp-size": r.TmpSize, "cpu-shares": fmt.Sprint(r.CPUShares), "seccomp": r.Seccomp,
+	}
+	for _, k := range config.SettingKeys() {
+		sc.Settings[k] = shownSetting{Value: values[k], Source: r.Source[k], Env: config.SettingEnv(k)}
+	}
+	if asJSON {
+		enc := json.NewEncoder(deps.Streams.Out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(sc)
+	}
+	printConfig(deps.Streams.Out, sc)
+	return nil
 }
 
 func orNone(s string) string {

@@ -222,9 +222,9 @@ Start with 'ai-sandbox setup', or whitelist a project and run a shell:
 	}
 	add("main", NewCmdRun(deps, nil), NewCmdSetup(deps))
 	add("manage", NewCmdWorkspace(deps), NewCmdGit(deps), NewCmdNetwork(deps), NewCmdImage(deps), NewCmdTools(deps),
-		NewCmdPs(deps), NewCmdStop(deps), NewCmdReport(deps), NewCmdProject(deps), NewCmdClean(deps), NewCmdMigrateOpencodeDB(deps), NewCmdConfig(deps))
+		NewCmdPs(deps), NewCmdStop(deps), NewCmdReport(deps), NewCmdProject(deps), NewCmdClean(deps), NewCmdMigrateOpencodeDB(deps), NewCmdConfig(deps), NewCmdUpdate(deps))
 	add("other", NewCmdDoctor(deps), NewCmdCompletion(deps), NewCmdVersion(deps))
-	root.AddCommand(NewCmdGitRelay(deps))
+	root.AddCommand(NewCmdGitRelay(deps), NewCmdProbe(deps))
 	root.SetHelpCommandGroupID("other")
 	return root
 }

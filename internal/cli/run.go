@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -22,6 +23,7 @@ import (
 	"github.com/ai-sandbox/ai-sandbox/internal/hostexec"
 	"github.com/ai-sandbox/ai-sandbox/internal/hostfs"
 	"github.com/ai-sandbox/ai-sandbox/internal/logins"
+	"github.com/ai-sandbox/ai-sandbox/internal/nanobrain"
 	"github.com/ai-sandbox/ai-sandbox/internal/proc"
 	"github.com/ai-sandbox/ai-sandbox/internal/sandbox"
 	"github.com/ai-sandbox/ai-sandbox/internal/skills"
@@ -91,6 +93,7 @@ type runOptions struct {
 	passwordEnv     string
 	allowUnsecured  bool
 	gitFetch        bool
+	noNanoRepair    bool
 	shell           bool
 	print           bool
 	quiet           bool
@@ -101,6 +104,12 @@ type runOptions struct {
 	flags           *pflag.FlagSet
 	toolArgs        []string
 	helpWanted      bool
+
+	// Set by other commands, not by flags: sandbox names a sandbox of
+	// no agent (doctor's), run instead of the shell sandbox; command
+	// replaces an agent's command (the probe standing in for it).
+	sandbox string
+	command []string
 }
 
 func newRunFlags(o *runOptions) *pflag.FlagSet {
@@ -111,6 +120,7 @@ func newRunFlags(o *runOptions) *pflag.FlagSet {
 	fs.BoolVar(&o.print, "print", false, "print the docker command lines that would run, and run nothing")
 	fs.BoolVarP(&o.quiet, "quiet", "q", false, "no notes or warnings about the launch")
 	fs.BoolVar(&o.gitFetch, "git-fetch", false, "git access fetch-only for this run (fetch, pull and clone; never push)")
+	fs.BoolVar(&o.noNanoRepair, strings.TrimPrefix(nanobrain.Flag, "--"), false, "no nano-brain auto-repair for this run (also accepted after the command; AI_RUN_DISABLE_NANO_BRAIN_AUTO_REPAIR=1 for every run)")
 	fs.StringVar(&o.password, "password", "", "the web server's password (opencode/kilo web or serve); shown in your process list: prefer --password-env")
 	fs.StringVar(&o.passwordEnv, "password-env", "", "take the web server's password from this variable (`VAR`)")
 	fs.BoolVar(&o.allowUnsecured, "allow-unsecured", false, "run a web server without a password, and without the warning")
@@ -171,36 +181,62 @@ func runRun(ctx context.Context, deps *Deps, o *runOptions) error {
 	if err != nil {
 		return err
 	}
+	stdio := proc.Stdio{In: s.In, Out: s.Out, Err: s.Err}
+	if s.InFile != nil {
+		stdio.In = s.InFile
+	}
+	if s.OutFile != nil {
+		stdio.Out = s.OutFile
+	}
+	if s.ErrFile != nil {
+		stdio.Err = s.ErrFile
+	}
+	code, err := launch(ctx, deps, o, rf, stdio)
+	if err != nil {
+		return err
+	}
+	shadowedHints(deps, rf, o, code)
+	if code != 0 {
+		return &ui.ExitError{Code: code}
+	}
+	return nil
+}
+
+// launch carries out a gathered launch: ports, the server's password, the
+// plan (printed with --print), the host changes, the relay, the session,
+// and what follows the session. It returns the session's exit code.
+func launch(ctx context.Context, deps *Deps, o *runOptions, rf *runFacts, stdio proc.Stdio) (int, error) {
+	s := deps.Streams
 	m := &sandbox.Manager{Docker: deps.Docker(), Runner: deps.Runner, Streams: s, Debug: deps.Getenv("AI_RUN_DEBUG") == "1"}
 	if !o.print {
 		url, err := checkPorts(ctx, deps, m, rf, sandbox.ContainerName(rf.facts.Tool, rf.facts.Key))
 		if err != nil {
-			return err
+			return 0, err
 		}
 		if url != "" {
 			s.Infof("%s %s runs already in this project's sandbox: %s", rf.web.tool, rf.web.sub, url)
 			s.Hintf("open that URL; 'ai-sandbox stop %s' ends it (and the sandbox's other sessions)", rf.web.tool)
-			return nil
+			return 0, nil
 		}
 	}
 	if err := serverAuth(deps, o, rf); err != nil {
-		return err
+		return 0, err
 	}
 	plan := sandbox.NewPlan(rf.facts)
 	if o.print {
 		printRouting(s.Out, o)
 		printPlan(s.Out, deps.Docker(), plan)
-		return nil
+		return 0, nil
 	}
 	if !o.quiet {
 		portNotes(s, &rf.facts, rf.web)
 	}
 	if err := hostfs.Apply(plan.Host); err != nil {
-		return ui.WithHint(fmt.Errorf("prepare the sandbox on the host: %w", err),
+		return 0, ui.WithHint(fmt.Errorf("prepare the sandbox on the host: %w", err),
 			"a symbolic link where a folder or file of the sandbox should be may have been planted by an agent: inspect it and remove it")
 	}
 	if err := ensureRelay(deps, rf.git, rf.facts.Project, plan.Name); err != nil {
-		return err
+		return 0, err
 	}
 	if len(rf.skills) > 0 && !o.quiet {
 		s.Infof("installed the bundled skills %s for %s", strings.Join(rf.skills, ", "), rf.facts.Tool)
@@ -221,28 +257,11 @@ func runRun(ctx context.Context, deps *Deps, o *runOptions) error {
 	watched := make(chan struct{})
 	go func() { watch.run(watchCtx); close(watched) }()
 
-	stdio := proc.Stdio{In: s.In, Out: s.Out, Err: s.Err}
-	if s.InFile != nil {
-		stdio.In = s.InFile
-	}
-	if s.OutFile != nil {
-		stdio.Out = s.OutFile
-	}
-	if s.ErrFile != nil {
-		stdio.Err = s.ErrFile
-	}
 	code, err := m.Launch(ctx, plan, rf.facts.Tool, stdio, rf.secretEnv, retrySafe(s))
 	stopWatch()
 	<-watched
 	afterSession(deps, rf, tracker, watch.disarmed)
-	if err != nil {
-		return err
-	}
-	shadowedHints(deps, rf, o, code)
-	if code != 0 {
-		return &ui.ExitError{Code: code}
-	}
-	return nil
+	return code, err
 }
 
 // afterSession copies a login made in the session back to the tool's
@@ -321,6 +340,9 @@ func printPlan(w io.Writer, dockerCLI string, plan sandbox.Plan) {
 // shell when there is no command or with --shell.
 func chooseCommand(deps *Deps, o *runOptions) (tool string, agent *tools.Tool, cmd []string, err error) {
 	tool = sandbox.ShellTool
+	if o.sandbox != "" {
+		return o.sandbox, nil, o.command, nil
+	}
 	if len(o.toolArgs) > 0 {
 		if t, ok := deps.Tools.Lookup(o.toolArgs[0]); ok {
 			agent = &t
@@ -336,7 +358,36 @@ func chooseCommand(deps *Deps, o *runOptions) (tool string, agent *tools.Tool, c
 	if len(cmd) == 0 || o.shell {
 		cmd = sandbox.ShellCmd()
 	}
+	if agent != nil && len(o.command) > 0 {
+		cmd = o.command
+	}
 	return tool, agent, cmd, nil
+}
+
+// nanoBrainRepair runs a nano-brain command (nano-brain, npx nano-brain,
+// sh -c '… nano-brain …') under the auto-repair wrapper, and gives a
+// shell session the functions that wrap nano-brain typed at its prompt,
+// unless --no-nano-brain-auto-repair (before the command or among its
+// arguments, where it is taken out) or AI_RUN_DISABLE_NANO_BRAIN_AUTO_REPAIR=1
+// says not to. An agent's command is left alone.
+func nanoBrainRepair(deps *Deps, o *runOptions, agent *tools.Tool, cmd []string) []string {
+	off := o.noNanoRepair || deps.Getenv(nanobrain.EnvOff) == "1"
+	debug := deps.Getenv("AI_RUN_DEBUG") == "1"
+	if slices.Equal(cmd, sandbox.ShellCmd()) {
+		// A shell session: nano-brain typed at its prompt is wrapped.
+		if off {
+			return cmd
+		}
+		return nanobrain.Shell(debug)
+	}
+	if agent != nil || len(o.toolArgs) == 0 || !nanobrain.Is(cmd) {
+		return cmd
+	}
+	cmd, flag := nanobrain.Strip(cmd)
+	if flag || off {
+		return cmd
+	}
+	return nanobrain.Wrap(cmd, debug)
 }
 
 // agentFacts are an agent's own: its per-project database, the host
@@ -412,6 +463,7 @@ func gatherRun(ctx context.Context, deps *Deps, o *runOptions) (*runFacts, error
 	if err != nil {
 		return nil, err
 	}
+	cmdArgs = nanoBrainRepair(deps, o, agent, cmdArgs)
 
 	// Where.
 	wd, err := deps.Getwd()

@@ -5,11 +5,13 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/ai-sandbox/ai-sandbox/internal/docker"
 	"github.com/ai-sandbox/ai-sandbox/internal/hostfs"
+	"github.com/ai-sandbox/ai-sandbox/internal/nanobrain"
 	"github.com/ai-sandbox/ai-sandbox/internal/proc"
 	"github.com/ai-sandbox/ai-sandbox/internal/sandbox"
 	"github.com/ai-sandbox/ai-sandbox/internal/tools"
@@ -194,5 +196,58 @@ func TestSpecIsTheSameAtEveryLaunch(t *testing.T) {
 				t.Fatalf("run %q: launch %d has another spec:\n%s\nfirst:\n%s", args, i+1, got, first)
 			}
 		}
+	}
+}
+
+// A nano-brain command runs under the auto-repair wrapper unless a
+// switch says not to; the flag never reaches nano-brain; other commands,
+// agents and shells are left alone.
+func TestRunNanoBrainRepair(t *testing.T) {
+	wrapped := func(p sandbox.Plan) bool {
+		return len(p.Cmd) > 4 && p.Cmd[0] == "/bin/sh" && p.Cmd[3] == "nano-brain-auto-repair"
+	}
+	tests := []struct {
+		name string
+		env  map[string]string
+		args []string
+		wrap bool
+		cmd  []string // the command, after the wrapper's arguments
+	}{
+		{name: "npx", args: []string{"npx", "nano-brain", "status"}, wrap: true, cmd: []string{"0", "npx", "nano-brain", "status"}},
+		{name: "direct, debug", env: map[string]string{"AI_RUN_DEBUG": "1"}, args: []string{"nano-brain", "query", "x"}, wrap: true, cmd: []string{"1", "nano-brain", "query", "x"}},
+		{name: "sh -c", args: []string{"sh", "-c", "npx -y nano-brain status"}, wrap: true, cmd: []string{"0", "sh", "-c", "npx -y nano-brain status"}},
+		{name: "flag after", args: []string{"npx", "nano-brain", "status", "--no-nano-brain-auto-repair"}, cmd: []string{"npx", "nano-brain", "status"}},
+		{name: "flag before", args: []string{"--no-nano-brain-auto-repair", "npx", "nano-brain", "status"}, cmd: []string{"npx", "nano-brain", "status"}},
+		{name: "env", env: map[string]string{"AI_RUN_DISABLE_NANO_BRAIN_AUTO_REPAIR": "1"}, args: []string{"nano-brain", "status"}, cmd: []string{"nano-brain", "status"}},
+		{name: "other command", args: []string{"npx", "prettier", "--no-nano-brain-auto-repair"}, cmd: []string{"npx", "prettier", "--no-nano-brain-auto-repair"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			plan, _ := planFor(t, tt.env, tt.args...)
+			if wrapped(plan) != tt.wrap {
+				t.Fatalf("wrapped = %v, want %v: %q", !tt.wrap, tt.wrap, plan.Cmd)
+			}
+			got := plan.Cmd
+			if tt.wrap {
+				got = plan.Cmd[4:]
+			}
+			if !slices.Equal(got, tt.cmd) {
+				t.Errorf("command = %q, want %q", got, tt.cmd)
+			}
+		})
+	}
+	// A shell session gets the functions, unless switched off.
+	if plan, _ := planFor(t, nil); !slices.Equal(plan.Cmd, nanobrain.Shell(false)) {
+		t.Errorf("shell session: %q", plan.Cmd)
+	}
+	if plan, _ := planFor(t, map[string]string{"AI_RUN_DISABLE_NANO_BRAIN_AUTO_REPAIR": "1"}); !slices.Equal(plan.Cmd, sandbox.ShellCmd()) {
+		t.Errorf("shell session, switched off: %q", plan.Cmd)
+	}
+	if plan, _ := planFor(t, nil, "--no-nano-brain-auto-repair"); !slices.Equal(plan.Cmd, sandbox.ShellCmd()) {
+		t.Errorf("shell session, --no-nano-brain-auto-repair: %q", plan.Cmd)
+	}
+	// An agent's command is not nano-brain's.
+	if plan, _ := planFor(t, nil, "claude", "nano-brain"); wrapped(plan) {
+		t.Errorf("an agent's run was wrapped: %q", plan.Cmd)
 	}
 }

@@ -73,61 +73,69 @@ func newCmdWorkspaceRemove(deps *Deps) *cobra.Command {
 		Short:   "Remove folders from the whitelist",
 		Args:    cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s := deps.Streams
-			p, err := deps.Paths()
-			if err != nil {
-				return err
-			}
-			cwd, err := deps.Getwd()
-			if err != nil {
-				return fmt.Errorf("current folder: %w", err)
-			}
 			for _, a := range args {
-				// The folder may be gone already: match its expanded form,
-				// and its canonical form when it still exists.
-				abs, err := workspace.Expand(a, deps.Home, cwd)
-				if err != nil {
+				if err := RemoveWorkspace(deps, a); err != nil {
 					return err
-				}
-				forms := []string{abs}
-				if canon, err := workspace.Canonical(a, deps.Home, cwd); err == nil && canon != abs {
-					forms = append(forms, canon)
-				}
-				removed := false
-				err = config.Update(p, func(c *config.Config) error {
-					kept := c.Workspaces[:0:0]
-					for _, w := range c.Workspaces {
-						if slices.Contains(forms, w) {
-							removed = true
-							continue
-						}
-						kept = append(kept, w)
-					}
-					for _, f := range forms {
-						ok, err := config.RemoveLegacyWorkspace(p, f)
-						if err != nil {
-							return err
-						}
-						removed = removed || ok
-					}
-					if len(kept) == len(c.Workspaces) {
-						return config.ErrNoChange
-					}
-					c.Workspaces = kept
-					return nil
-				})
-				if err != nil {
-					return err
-				}
-				if removed {
-					s.Infof("removed %s", forms[len(forms)-1])
-				} else {
-					s.Infof("%s is not whitelisted; nothing to remove", abs)
 				}
 			}
 			return nil
 		},
 	}
+}
+
+// RemoveWorkspace takes path off the whitelist (config.json and the
+// legacy file), and says what it did. The folder may be gone already:
+// its expanded form matches, and its canonical form when it exists.
+func RemoveWorkspace(deps *Deps, path string) error {
+	s := deps.Streams
+	p, err := deps.Paths()
+	if err != nil {
+		return err
+	}
+	cwd, err := deps.Getwd()
+	if err != nil {
+		return fmt.Errorf("current folder: %w", err)
+	}
+	abs, err := workspace.Expand(path, deps.Home, cwd)
+	if err != nil {
+		return err
+	}
+	forms := []string{abs}
+	if canon, err := workspace.Canonical(path, deps.Home, cwd); err == nil && canon != abs {
+		forms = append(forms, canon)
+	}
+	removed := false
+	err = config.Update(p, func(c *config.Config) error {
+		kept := c.Workspaces[:0:0]
+		for _, w := range c.Workspaces {
+			if slices.Contains(forms, w) {
+				removed = true
+				continue
+			}
+			kept = append(kept, w)
+		}
+		for _, f := range forms {
+			ok, err := config.RemoveLegacyWorkspace(p, f)
+			if err != nil {
+				return err
+			}
+			removed = removed || ok
+		}
+		if len(kept) == len(c.Workspaces) {
+			return config.ErrNoChange
+		}
+		c.Workspaces = kept
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if removed {
+		s.Infof("removed %s", forms[len(forms)-1])
+	} else {
+		s.Infof("%s is not whitelisted; nothing to remove", abs)
+	}
+	return nil
 }
 
 func newCmdWorkspaceList(deps *Deps) *cobra.Command {

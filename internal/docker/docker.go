@@ -292,3 +292,26 @@ func NetworkInspectArgs(format string, names ...string) []string {
 func ReadFilesArgs(container string, paths ...string) []string {
 	return append([]string{"exec", container, "cat"}, paths...)
 }
+
+// PsAllArgs lists containers in any state (running, stopped, created) in
+// a Go-template format, filtered; filters of one key are alternatives.
+func PsAllArgs(format string, filters ...string) []string {
+	a := []string{"ps", "--all", "--no-trunc", "--format", format}
+	for _, f := range filters {
+		a = append(a, "--filter", f)
+	}
+	return a
+}
+
+// ImageRemoveArgs removes images by id or name; an image a container
+// uses is refused by docker, never forced.
+func ImageRemoveArgs(images ...string) []string {
+	return append([]string{"image", "rm"}, images...)
+}
+
+// VersionArgs asks the client and the engine for their versions.
+func VersionArgs(format string) []string { return []string{"version", "--format", format} }
+
+// InfoArgs asks the engine about itself (rootless, runtimes, security
+// options) in a Go-template format.
+func InfoArgs(format string) []string { return []string{"info", "--format", format} }

@@ -389,3 +389,38 @@ func packageScripts(project string) string {
 	sum := sha256.Sum256(canon)
 	return hex.EncodeToString(sum[:8])
 }
+
+// Pending reports, without ending anything, whether sessions of the
+// project run now (a registered launch is alive), and the host-executed
+// files changed since they began.
+func (t Tracker) Pending() (bool, []Change, error) {
+	r := hostfs.New(t.Dir)
+	entries, err := r.ReadDir(sessionsDir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil, nil
+	}
+	if err != nil {
+		return false, nil, err
+	}
+	running := false
+	for _, e := range entries {
+		data, err := r.ReadFile(filepath.Join(sessionsDir, e.Name()), 64)
+		pid, perr := strconv.Atoi(strings.TrimSpace(string(data)))
+		if err == nil && perr == nil && alive(pid) {
+			running = true
+			break
+		}
+	}
+	if !running {
+		return false, nil, nil
+	}
+	data, err := r.ReadFile(baselineFile, 1<<16)
+	if err != nil {
+		return true, nil, nil
+	}
+	var b baseline
+	if err := json.Unmarshal(data, &b); err != nil {
+		return true, nil, nil
+	}
+	return true, Scan(t.Project, b.Since, b.PackageScripts), nil
+}

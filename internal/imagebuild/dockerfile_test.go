@@ -252,7 +252,7 @@ func TestWriteContext(t *testing.T) {
 	if err := WriteContext(dir, s, []string{ca}); err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range []string{"Dockerfile", ".dockerignore", "build/npm-tool.sh", "build/npm-native.sh", "build/pipx-tool.sh", "build/binary-tool.sh", "ca/00-corp.crt"} {
+	for _, f := range []string{"Dockerfile", ".dockerignore", "build/npm-tool.sh", "build/npm-native.sh", "build/pipx-tool.sh", "build/binary-tool.sh", "build/osc52-copy.sh", "ca/00-corp.crt"} {
 		st, err := os.Stat(filepath.Join(dir, f))
 		if err != nil {
 			t.Errorf("%s: %v", f, err)

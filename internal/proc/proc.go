@@ -152,3 +152,6 @@ func exitCode(ee *exec.ExitError) int {
 	}
 	return ee.ExitCode()
 }
+
+// LookPath finds a program on PATH, as starting it would.
+func LookPath(name string) (string, error) { return exec.LookPath(name) }

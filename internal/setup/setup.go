@@ -135,7 +135,7 @@ func (s *wizard) run(ctx context.Context) error {
 	// --yes answers every question a flag does not: nothing is asked.
 	s.interactive = st.Interactive() && st.InFile != nil && st.OutFile != nil && !s.o.yes
 	if s.interactive && s.ask == nil {
-		s.ask = surveyAsker{in: st.InFile, out: st.OutFile, err: st.ErrFile}
+		s.ask = st.NewAsker()
 	}
 	if !s.interactive {
 		if err := s.checkAnswers(); err != nil {

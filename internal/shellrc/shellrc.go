@@ -416,3 +416,94 @@ func WriteFile(path, content string) error {
 	}
 	return config.WriteFileAtomic(target, []byte(content), mode)
 }
+
+// HasBlock reports whether content holds a managed block.
+func HasBlock(content string) (bool, error) {
+	spans, err := find(content)
+	return len(spans) > 0, err
+}
+
+// Exe returns the ai-sandbox executable that the block's aliases call
+// ("" when there is no block, or it cannot be read back).
+func Exe(sh Shell, content string) string {
+	spans, err := find(content)
+	if err != nil || len(spans) == 0 {
+		return ""
+	}
+	lines := strings.Split(content[spans[0].start:spans[0].end], "\n")
+	for i, l := range lines {
+		l = strings.TrimSpace(l)
+		if sh == Fish {
+			if strings.HasPrefix(l, "function ") && i+1 < len(lines) {
+				if w := firstWord(strings.TrimSpace(lines[i+1]), true); w != "" {
+					return w
+				}
+			}
+			continue
+		}
+		if rest, ok := strings.CutPrefix(l, "alias "); ok {
+			_, text, ok := strings.Cut(rest, "=")
+			if !ok {
+				continue
+			}
+			if inner := firstWord(text, false); inner != "" {
+				if w := firstWord(inner, false); w != "" {
+					return w
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// firstWord reads the first shell word of s: single quotes (fish: with
+// \' and \\ inside), double quotes, backslashes.
+func firstWord(s string, fish bool) string {
+	var b strings.Builder
+	i := 0
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
+		i++
+	}
+	started := false
+	for i < len(s) {
+		c := s[i]
+		switch {
+		case c == ' ' || c == '\t':
+			if started {
+				return b.String()
+			}
+			i++
+			continue
+		case c == '\'':
+			started = true
+			i++
+			for i < len(s) && s[i] != '\'' {
+				if fish && s[i] == '\\' && i+1 < len(s) && (s[i+1] == '\'' || s[i+1] == '\\') {
+					i++
+				}
+				b.WriteByte(s[i])
+				i++
+			}
+			i++
+			continue
+		case c == '"':
+			started = true
+			i++
+			for i < len(s) && s[i] != '"' {
+				if s[i] == '\\' && i+1 < len(s) {
+					i++
+				}
+				b.WriteByte(s[i])
+				i++
+			}
+			i++
+			continue
+		case c == '\\' && i+1 < len(s):
+			i++
+		}
+		started = true
+		b.WriteByte(s[i])
+		i++
+	}
+	return b.String()
+}

@@ -13,6 +13,10 @@ ARG DEBIAN_FRONTEND=noninteractive
 # libnss-unknown gives any uid without a passwd entry a name; its package
 # script switches it on at once, so it is switched off again here and on in
 # the final step (see there).
+# Clipboard: pbcopy, xclip, xsel and wl-copy are build/osc52-copy.sh, which
+# sends what they copy to the session's terminal as OSC52 (no X11 or
+# Wayland in the sandbox); pbpaste, wl-paste and xclip/xsel -o say that
+# reading the clipboard is not possible.
 COPY build/ /tmp/ai-sandbox-build/
 RUN set -eu; \
     apt-get update; \
@@ -26,6 +30,8 @@ RUN set -eu; \
     ln -sf /usr/bin/fdfind /usr/local/bin/fd; \
     if [ ! -e /usr/bin/vim ]; then ln -sf /usr/bin/vim.tiny /usr/local/bin/vim; fi; \
     chmod 0755 /tmp/ai-sandbox-build/*.sh; \
+    install -m 0755 /tmp/ai-sandbox-build/osc52-copy.sh /usr/local/bin/osc52-copy; \
+    for n in pbcopy pbpaste xclip xsel wl-copy wl-paste; do ln -sf osc52-copy "/usr/local/bin/$n"; done; \
     apt-get clean; \
     rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin
 

@@ -1,4 +1,4 @@
-package main
+package probe
 
 // key-search: the checks of git access. A sandbox with git access reaches
 // the user's remotes through a relay on the host; no credential may be
