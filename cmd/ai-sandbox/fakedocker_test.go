@@ -29,7 +29,8 @@ import (
 // Ports column of running containers), FAKE_BINDINGS (the sandbox's
 // {{json .HostConfig.PortBindings}}), FAKE_LISTEN=PORT (a server listens
 // on it inside the sandbox), FAKE_NETWORKS="NAME:COMPOSE:CONTAINER,…;…"
-// (docker network ls and inspect).
+// (docker network ls and inspect), FAKE_RUNNING="NAME:TOOL:PATH;…" (docker
+// ps lists these sandboxes).
 func fakeDocker() int {
 	work := os.Getenv("WORK")
 	args := os.Args[1:]
@@ -65,6 +66,12 @@ func fakeDocker() int {
 		}
 		fmt.Printf("running|true|%s||%s\n", state, os.Getenv("FAKE_BINDINGS"))
 	case "ps":
+		// FAKE_RUNNING="NAME:TOOL:PATH;…": running sandboxes, as listed.
+		for _, c := range strings.Split(os.Getenv("FAKE_RUNNING"), ";") {
+			if f := strings.Split(c, ":"); len(f) == 3 {
+				fmt.Printf("%s\t%s\tproject\t%s\t%d\t2026-11-29 08:00:00 +0000 UTC\n", f[0], f[1], f[2], os.Getuid())
+			}
+		}
 		for _, c := range strings.Split(os.Getenv("FAKE_PUBLISHED"), ";") {
 			if n, ports, ok := strings.Cut(c, "="); ok {
 				fmt.Printf("%s\t%s\n", n, ports)

@@ -29,10 +29,6 @@ func NewCmdClean(deps *Deps) *cobra.Command {
 		"Until it is, a project's state is ~/.ai-sandbox/projects/<key> ('ai-sandbox project show' names it).")
 }
 
-func NewCmdMigrateOpencodeDB(deps *Deps) *cobra.Command {
-	return stub("migrate-opencode-db", "Split the global OpenCode database into per-project databases", "")
-}
-
 func NewCmdDoctor(deps *Deps) *cobra.Command {
 	return stub("doctor", "Check the docker engine, the image and the sandbox's hardening",
 		"Until it is, 'docker info', 'ai-sandbox config show' and 'ai-sandbox image list' tell most of it.")

@@ -153,12 +153,16 @@ func Migrate(ctx context.Context, o Options) (*Result, error) {
 	plan, err := NewPlan(ctx, snap, o.DBRoot, o.Place)
 	snap.Close()
 	if err != nil {
-		return nil, err
+		return res, fmt.Errorf("%w; nothing was renamed: the source database is untouched", err)
 	}
 	res.Plan = plan
 
 	for _, t := range plan.Targets {
-		o.Progress("copying %d sessions into %s (%s)", len(t.sessions), t.Dir, t.State)
+		n := fmt.Sprintf("%d sessions", len(t.sessions))
+		if len(t.sessions) == 1 {
+			n = "1 session"
+		}
+		o.Progress("copying %s into %s (%s)", n, t.Dir, t.State)
 		if err := plan.copyTarget(ctx, snapshot, o.DBRoot, t, o.Hook); err != nil {
 			return res, fmt.Errorf("project %s (%s): %w; nothing was renamed: the source database is untouched", t.ID, t.Dir, err)
 		}

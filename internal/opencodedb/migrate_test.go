@@ -1,13 +1,21 @@
 package opencodedb
 
 import (
+	"bufio"
 	"context"
+	"crypto/sha256"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
+	"github.com/ai-sandbox/ai-sandbox/internal/hostfs"
 	"github.com/ai-sandbox/ai-sandbox/internal/project"
 )
 
@@ -231,4 +239,106 @@ func TestRefusesSourceInUse(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "in use") {
 		t.Errorf("err = %v", err)
 	}
+}
+
+// TestKilledMigration kills a migration (SIGKILL, in a subprocess) in the
+// middle of a target's transaction, and right after a target committed:
+// the source is untouched each time, and a second run completes.
+func TestKilledMigration(t *testing.T) {
+	for _, at := range []struct {
+		stage string
+		nth   int
+	}{{"copied", 0}, {"committed", 0}, {"copied", 2}} {
+		t.Run(fmt.Sprintf("%s-%d", at.stage, at.nth), func(t *testing.T) {
+			w := newWorld(t, "1.18.33")
+			w.populate()
+			sessions := w.fx.count("SELECT count(*) FROM session")
+			w.fx.close()
+			srcBefore := fileSums(t, w.src.Path())
+
+			cmd := exec.Command(os.Args[0], "-test.run=^TestMigrationHelper$", "-test.v")
+			cmd.Env = append(os.Environ(), "OPENCODEDB_HELPER="+strings.Join([]string{w.data.Path(), w.src.Rel, w.dbRoot.Path(), at.stage, strconv.Itoa(at.nth)}, "\n"))
+			out, err := cmd.StdoutPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var stderr strings.Builder
+			cmd.Stderr = &stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			sc := bufio.NewScanner(out)
+			ready := false
+			for sc.Scan() {
+				if strings.HasPrefix(sc.Text(), "READY ") {
+					ready = true
+					break
+				}
+			}
+			cmd.Process.Signal(syscall.SIGKILL)
+			cmd.Wait()
+			if !ready {
+				t.Fatalf("the helper did not reach %s: %s", at.stage, stderr.String())
+			}
+			if got := fileSums(t, w.src.Path()); got != srcBefore {
+				t.Errorf("the source changed: %s, was %s", got, srcBefore)
+			}
+			res := migrate(t, w.options(true))
+			if !res.Applied || res.RenamedTo == "" {
+				t.Fatalf("second run: %+v", res)
+			}
+			var total int64
+			for _, tg := range res.Plan.Targets {
+				total += countRows(t, target(t, w.dbRoot, tg.ID), "SELECT count(*) FROM session")
+			}
+			if total != sessions {
+				t.Errorf("%d sessions in the project databases, %d in the source", total, sessions)
+			}
+		})
+	}
+}
+
+// TestMigrationHelper is the migration TestKilledMigration kills: it
+// says READY at the stage asked for and waits to be killed.
+func TestMigrationHelper(t *testing.T) {
+	env := os.Getenv("OPENCODEDB_HELPER")
+	if env == "" {
+		t.Skip("run by TestKilledMigration")
+	}
+	f := strings.Split(env, "\n")
+	nth, _ := strconv.Atoi(f[4])
+	seen := 0
+	o := Options{
+		Source: File{Root: hostfs.New(f[0]), Rel: f[1]}, DBRoot: hostfs.New(f[2]), Place: NewResolver(nil).Place, Apply: true,
+		Hook: func(stage, id string) {
+			if stage != f[3] {
+				return
+			}
+			if seen == nth {
+				fmt.Printf("READY %s %s\n", stage, id)
+				time.Sleep(time.Hour)
+			}
+			seen++
+		},
+	}
+	if _, err := Migrate(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	t.Fatal("the migration ended before the stage")
+}
+
+// fileSums fingerprints a database and its WAL (not the -shm: the WAL's
+// index in shared memory, which every reader may rebuild).
+func fileSums(t *testing.T, path string) string {
+	t.Helper()
+	var parts []string
+	for _, suf := range []string{"", "-wal"} {
+		data, err := os.ReadFile(path + suf)
+		if err != nil {
+			parts = append(parts, suf+":none")
+			continue
+		}
+		parts = append(parts, fmt.Sprintf("%s:%x", suf, sha256.Sum256(data)))
+	}
+	return strings.Join(parts, " ")
 }

@@ -189,7 +189,7 @@ func NewPlan(ctx context.Context, src *db, dbRoot hostfs.Root, place func(direct
 			return nil, err
 		}
 		if err := p.inspectTarget(ctx, src.Conn, dbRoot, t); err != nil {
-			return nil, fmt.Errorf("project database %s: %w", t.Dir, err)
+			return nil, fmt.Errorf("project %s (%s): %w", t.ID, t.Dir, err)
 		}
 		for _, name := range p.Order {
 			n, err := p.count(ctx, src.Conn, "main", name)

@@ -190,3 +190,5 @@ func quote(name string) string {
 	}
 	return string(append(out, '"'))
 }
+
+func newRoot(dir string) hostfs.Root { return hostfs.New(dir) }
