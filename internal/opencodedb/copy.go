@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -44,20 +45,46 @@ func (p *Plan) copyTarget(ctx context.Context, snapshot string, dbRoot hostfs.Ro
 			return fmt.Errorf("%s is in use (an OpenCode runs on it): quit it and run the migration again", f.Path())
 		}
 	}
-	d, err := open(ctx, f, create)
+	// A new database is built aside, in a file of the database root
+	// (which no sandbox mounts), with no journal: a failure or a crash
+	// leaves only that file, which the next run replaces. Once verified
+	// and committed it is synced and renamed into place, never over a
+	// file that appeared meanwhile. An existing database gets one
+	// journaled transaction instead.
+	staged := t.State == StateNew
+	work := f
+	if staged {
+		work = File{Root: dbRoot, Rel: stagingPrefix + t.ID + ".db"}
+		for _, suf := range companions {
+			if err := dbRoot.Remove(work.Rel + suf); err != nil {
+				return err
+			}
+		}
+	}
+	d, err := open(ctx, work, create)
 	if err != nil {
 		return err
 	}
+	closed := false
 	defer func() {
-		if cerr := d.Close(); err == nil && cerr != nil {
-			err = cerr
+		if !closed {
+			d.Close()
 		}
-		if err != nil && !exists {
+		if err != nil && staged {
+			for _, suf := range companions {
+				dbRoot.Remove(work.Rel + suf)
+			}
+		} else if err != nil && !exists {
 			removeIfEmpty(dbRoot, f.Rel)
 		}
 	}()
 	fresh := t.State != StateMerge
-	setup := []string{"PRAGMA foreign_keys = ON", "PRAGMA synchronous = FULL", "PRAGMA temp_store = MEMORY"}
+	setup := []string{"PRAGMA foreign_keys = ON", "PRAGMA temp_store = MEMORY"}
+	if staged {
+		setup = append(setup, "PRAGMA journal_mode = OFF", "PRAGMA synchronous = OFF")
+	} else {
+		setup = append(setup, "PRAGMA synchronous = FULL")
+	}
 	if fresh {
 		var pageSize int
 		if err := p.srcPageSize(ctx, snapshot, &pageSize); err == nil && pageSize > 0 {
@@ -71,6 +98,12 @@ func (p *Plan) copyTarget(ctx context.Context, snapshot string, dbRoot hostfs.Ro
 	}
 	if _, err := d.ExecContext(ctx, "ATTACH DATABASE ? AS src", uri(snapshot, readOnly)); err != nil {
 		return fmt.Errorf("attach %s: %w", snapshot, err)
+	}
+	// The snapshot is read through memory mapping: no read call per page.
+	for _, q := range []string{"PRAGMA src.mmap_size = 2147418112", "PRAGMA main.mmap_size = 2147418112"} {
+		if _, err := d.ExecContext(ctx, q); err != nil {
+			return err
+		}
 	}
 	if err := makeTemp(ctx, d.Conn); err != nil {
 		return err
@@ -129,7 +162,57 @@ func (p *Plan) copyTarget(ctx context.Context, snapshot string, dbRoot hostfs.Ro
 		return fmt.Errorf("commit: %w", err)
 	}
 	committed = true
+	if staged {
+		closed = true
+		if err := d.Close(); err != nil {
+			return err
+		}
+		if err := syncFile(dbRoot, work.Rel); err != nil {
+			return err
+		}
+		if err := dbRoot.RenameNoReplace(work.Rel, f.Rel); err != nil {
+			if errors.Is(err, fs.ErrExist) {
+				return fmt.Errorf("%s appeared while migrating; run the migration again", f.Path())
+			}
+			return err
+		}
+		if err := syncDir(dbRoot, t.ID); err != nil {
+			return err
+		}
+	}
 	hook("committed", t.ID)
+	return nil
+}
+
+// stagingPrefix names the files new databases are built in.
+const stagingPrefix = ".staging-"
+
+// syncDir fsyncs a folder below root (a rename in it is then durable).
+func syncDir(root hostfs.Root, rel string) error {
+	if err := root.CheckDir(rel); err != nil {
+		return err
+	}
+	fh, err := os.Open(root.Join(rel))
+	if err != nil {
+		return err
+	}
+	defer fh.Close()
+	if err := fh.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", fh.Name(), err)
+	}
+	return nil
+}
+
+// syncFile fsyncs a file below root.
+func syncFile(root hostfs.Root, rel string) error {
+	fh, err := root.OpenFile(rel, os.O_RDONLY)
+	if err != nil {
+		return err
+	}
+	defer fh.Close()
+	if err := fh.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", fh.Name(), err)
+	}
 	return nil
 }
 

@@ -146,6 +146,7 @@ func Migrate(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 
+	o.Progress("planning: which session goes where")
 	snap, err := openPath(ctx, snapshot, readOnly)
 	if err != nil {
 		return nil, err
