@@ -43,6 +43,11 @@ type options struct {
 	runs     int
 	settle   time.Duration
 	keep     bool
+	// only runs one figure ("opencode-db"); dbSize and dbRuns shape the
+	// OpenCode database figure (0 bytes: skip it).
+	only   string
+	dbSize int64
+	dbRuns int
 }
 
 func main() {
@@ -54,7 +59,14 @@ func main() {
 	flag.IntVar(&o.runs, "n", 31, "pairs per figure (at least 10)")
 	flag.DurationVar(&o.settle, "settle", 150*time.Millisecond, "pause before every measured run, so that the engine's clean-up of the previous one is over")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary folder (HOME, project, shim log)")
+	flag.StringVar(&o.only, "only", "", "run only this figure: opencode-db (written to opencode-db.md/.json, latest.* untouched)")
+	flag.Int64Var(&o.dbSize, "db-size", 1e9, "size in bytes of the generated OpenCode database of the migrate-opencode-db figure (0: skip the figure)")
+	flag.IntVar(&o.dbRuns, "db-n", 3, "pairs of the migrate-opencode-db figure (each copies the database twice)")
 	flag.Parse()
+	if o.only != "" && o.only != "opencode-db" {
+		fmt.Fprintln(os.Stderr, "bench: -only takes opencode-db")
+		os.Exit(2)
+	}
 	if o.runs < 10 {
 		fmt.Fprintln(os.Stderr, "bench: -n must be at least 10")
 		os.Exit(2)
@@ -361,6 +373,12 @@ func (h *harness) cleanup() {
 func (h *harness) settle() { time.Sleep(h.o.settle) }
 
 func (h *harness) measure() error {
+	if h.o.only == "opencode-db" {
+		if err := h.dbFigure(); err != nil {
+			return err
+		}
+		return h.write()
+	}
 	n := h.o.runs
 	img := h.image
 	logf("image %s, %d pairs per figure, project %s", img, n, h.proj)
@@ -517,6 +535,13 @@ func (h *harness) measure() error {
 
 	// 6. Image sizes.
 	h.images()
+
+	// 7. Splitting an OpenCode database.
+	if h.o.dbSize > 0 {
+		if err := h.dbFigure(); err != nil {
+			return err
+		}
+	}
 
 	h.report.Notes = append(h.report.Notes,
 		"every measured command runs as an unprivileged user in the docker group, in a whitelisted git project, stdin and stdout on /dev/null, stderr on /dev/null",
@@ -689,10 +714,14 @@ func (h *harness) write() error {
 	}
 	js := buf.Bytes()
 	day := time.Now().Format("2006-01-02")
-	for name, data := range map[string][]byte{
+	files := map[string][]byte{
 		"latest.md": []byte(md), "latest.json": js,
 		day + ".md": []byte(md), day + ".json": js,
-	} {
+	}
+	if h.o.only != "" {
+		files = map[string][]byte{h.o.only + ".md": []byte(md), h.o.only + ".json": js}
+	}
+	for name, data := range files {
 		p := filepath.Join(h.o.out, name)
 		if err := os.WriteFile(p+".tmp", data, 0o644); err != nil {
 			return err
@@ -702,6 +731,10 @@ func (h *harness) write() error {
 		}
 	}
 	fmt.Print(md)
+	if h.o.only != "" {
+		logf("wrote %s/%s.md and .json", h.o.out, h.o.only)
+		return nil
+	}
 	logf("wrote %s/latest.md and latest.json (and %s.*)", h.o.out, day)
 	return nil
 }
