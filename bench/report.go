@@ -182,15 +182,18 @@ type Target struct {
 	// On is "ratio" (the paired ratio) or "value" (the median, or for
 	// counts the largest value seen).
 	On    string  `json:"on"`
-	Op    string  `json:"op"` // "<=" or "<"
+	Op    string  `json:"op"` // "<=", "<" or ">=" (higher is better)
 	Limit float64 `json:"limit"`
 }
 
 // String renders the target as in the issue: "≤ 1.35×", "< 15 ms".
 func (t Target) String(unit string) string {
 	op := "≤"
-	if t.Op == "<" {
+	switch t.Op {
+	case "<":
 		op = "<"
+	case ">=":
+		op = "≥"
 	}
 	if t.On == "ratio" {
 		return fmt.Sprintf("%s %s×", op, trimFloat(t.Limit))
@@ -203,8 +206,11 @@ func (t Target) Met(x float64) bool {
 	if math.IsNaN(x) {
 		return false
 	}
-	if t.Op == "<" {
+	switch t.Op {
+	case "<":
 		return x < t.Limit
+	case ">=":
+		return x >= t.Limit
 	}
 	return x <= t.Limit
 }

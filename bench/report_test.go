@@ -124,6 +124,11 @@ func TestNewRowJudges(t *testing.T) {
 	if cpu.Met {
 		t.Error("15 met < 15")
 	}
+	fast := NewRow("tp", "throughput", "", "", "MB/s", []float64{60, 50}, []float64{100, 100}, Target{On: "ratio", Op: ">=", Limit: 0.5})
+	slow := NewRow("tp", "throughput", "", "", "MB/s", []float64{40, 45}, []float64{100, 100}, Target{On: "ratio", Op: ">=", Limit: 0.5})
+	if !fast.Met || slow.Met {
+		t.Errorf("≥ 0.5×: %.2f met %v, %.2f met %v", fast.Ratio, fast.Met, slow.Ratio, slow.Met)
+	}
 	empty := NewRow("x", "x", "", "", "ms", nil, nil, Target{On: "value", Op: "<", Limit: 15})
 	if empty.Met {
 		t.Error("no samples met a target")
@@ -150,6 +155,7 @@ func TestTargetString(t *testing.T) {
 		{Target{On: "value", Op: "<", Limit: 15}, "ms", "< 15 ms"},
 		{Target{On: "value", Op: "<=", Limit: 3}, "calls", "≤ 3"},
 		{Target{On: "value", Op: "<", Limit: 30}, "MB", "< 30 MB"},
+		{Target{On: "ratio", Op: ">=", Limit: 0.5}, "MB/s", "≥ 0.5×"},
 	} {
 		if got := tc.t.String(tc.unit); got != tc.want {
 			t.Errorf("%+v.String(%q) = %q, want %q", tc.t, tc.unit, got, tc.want)

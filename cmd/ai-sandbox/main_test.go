@@ -43,9 +43,11 @@ func TestScripts(t *testing.T) {
 		RequireExplicitExec: true,
 		RequireUniqueNames:  true,
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"exitcode": cmdExitCode,
-			"setkey":   cmdSetKey,
-			"listen":   cmdListen,
+			"exitcode":   cmdExitCode,
+			"setkey":     cmdSetKey,
+			"listen":     cmdListen,
+			"opencodedb": cmdOpencodeDB,
+			"sqlcount":   cmdSQLCount,
 		},
 	})
 }

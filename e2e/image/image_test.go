@@ -16,12 +16,17 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ai-sandbox/ai-sandbox/internal/project"
 )
 
 const defaultBase = "ai-sandbox-test-base:bookworm"
@@ -266,6 +271,198 @@ mv .git .git-old 2>/dev/null && echo "renamed" || echo "not renamed"`
 		}
 	})
 
+	t.Run("opencode database per project", func(t *testing.T) {
+		// The real OpenCode, launched by ai-sandbox, keeps its database
+		// where OPENCODE_DB points: the project's folder in opencode-dbs
+		// (the id 'ai-sandbox run' computes), never its home in the
+		// sandbox nor the host's ~/.local/share/opencode. 'opencode db'
+		// opens the database (creating and migrating it) without a model.
+		one, two := filepath.Join(e.home, "oc-one"), filepath.Join(e.home, "oc two")
+		for _, p := range []string{one, two} {
+			if out, err := exec.Command("git", "init", "-q", p).CombinedOutput(); err != nil {
+				t.Fatalf("git init: %v %s", err, out)
+			}
+			if out, _, err := e.sandbox(t, "workspace", "add", p); err != nil {
+				t.Fatalf("workspace add: %v %s", err, out)
+			}
+		}
+		opencode := func(dir string, env []string, sql string) (string, string, error) {
+			// The sandbox stays between launches (a launch never races
+			// with the previous one's stop); one started with another
+			// database is recreated, no session being attached.
+			cmd := exec.Command(e.bin, "run", "--idle-timeout", "10m", "opencode", "db", sql)
+			cmd.Dir = dir
+			cmd.Env = append(os.Environ(), "HOME="+e.home, "AI_SANDBOX_HOME="+e.state, "AI_SANDBOX_IMAGE="+e.tag, "NO_COLOR=1", "OPENCODE_DB_ISOLATION=")
+			cmd.Env = append(cmd.Env, env...)
+			var out, errb bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &out, &errb
+			err := cmd.Run()
+			return out.String(), errb.String(), err
+		}
+		stop := func() {
+			for _, dir := range []string{one, two} {
+				cmd := exec.Command(e.bin, "stop")
+				cmd.Dir = dir
+				cmd.Env = append(os.Environ(), "HOME="+e.home, "AI_SANDBOX_HOME="+e.state, "NO_COLOR=1")
+				if out, err := cmd.CombinedOutput(); err != nil {
+					t.Logf("ai-sandbox stop in %s: %v %s", dir, err, out)
+				}
+			}
+		}
+		t.Cleanup(stop)
+		dbs := filepath.Join(e.state, "opencode-dbs")
+		dbOf := func(dir string) string {
+			real, err := filepath.EvalSymlinks(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return filepath.Join(dbs, project.Find(real, nil).ID, "opencode.db")
+		}
+		isSQLite := func(path string) bool {
+			b, err := os.ReadFile(path)
+			return err == nil && bytes.HasPrefix(b, []byte("SQLite format 3\x00"))
+		}
+
+		// Isolated (the default): OpenCode creates and migrates the
+		// project's database, and a table made in one project is not in
+		// the other's.
+		out, stderr, err := opencode(one, nil, "select count(*) from migration")
+		if err != nil || !regexp.MustCompile(`(?m)^[1-9][0-9]*$`).MatchString(out) {
+			t.Fatalf("opencode db in the first project: %v\n%s\n%s", err, out, tail(stderr, 30))
+		}
+		t.Logf("migrations OpenCode ran in the project database: %s", strings.TrimSpace(out))
+		if !isSQLite(dbOf(one)) {
+			t.Errorf("no OpenCode database at %s (project id from 'ai-sandbox run')", dbOf(one))
+		}
+		if _, stderr, err := opencode(one, nil, "create table e2e_marker (x)"); err != nil {
+			t.Fatalf("create a table: %v\n%s", err, tail(stderr, 30))
+		}
+		if out, stderr, err := opencode(two, nil, "select count(*) from e2e_marker"); err == nil {
+			t.Errorf("the second project sees the first project's table:\n%s\n%s", out, stderr)
+		}
+		if !isSQLite(dbOf(two)) || dbOf(two) == dbOf(one) {
+			t.Errorf("the second project has no database of its own at %s", dbOf(two))
+		}
+		// Nowhere else: not in the agent's home (state/projects/<key>/
+		// homes/opencode, mounted at /home/agent, where OpenCode's own
+		// default ~/.local/share/opencode/opencode.db would be), not in
+		// the legacy tools/ folder, not in the host's home.
+		var strays []string
+		for _, root := range []string{e.state, e.home} {
+			filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+				if err == nil && strings.HasPrefix(d.Name(), "opencode.db") && !strings.HasPrefix(path, dbs+string(filepath.Separator)) {
+					strays = append(strays, path)
+				}
+				return nil
+			})
+		}
+		if len(strays) > 0 {
+			t.Errorf("OpenCode database files outside %s: %v", dbs, strays)
+		}
+		if _, err := os.Stat(filepath.Join(e.home, ".local", "share", "opencode")); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("the host's ~/.local/share/opencode: %v (want it absent)", err)
+		}
+		// OpenCode did use its home's data folder (its logs are there):
+		// only its database went elsewhere.
+		homes, _ := filepath.Glob(filepath.Join(e.state, "projects", "*", "homes", "opencode", ".local", "share", "opencode", "log"))
+		if len(homes) != 2 {
+			t.Errorf("want OpenCode's data folder in the agent's home of each project, found %v", homes)
+		}
+
+		// OPENCODE_DB_ISOLATION=0: both projects use the shared database,
+		// with a warning.
+		off := []string{"OPENCODE_DB_ISOLATION=0"}
+		_, stderr, err = opencode(one, off, "create table e2e_shared (x)")
+		if err != nil {
+			t.Fatalf("OPENCODE_DB_ISOLATION=0 in the first project: %v\n%s", err, tail(stderr, 30))
+		}
+		if !strings.Contains(stderr, "ai-sandbox: warning: OPENCODE_DB_ISOLATION=0: this sandbox uses the opencode database that every project's sandbox shares") {
+			t.Errorf("no warning with OPENCODE_DB_ISOLATION=0:\n%s", tail(stderr, 30))
+		}
+		out, stderr, err = opencode(two, off, "select count(*) from e2e_shared")
+		if err != nil || !regexp.MustCompile(`(?m)^0$`).MatchString(out) {
+			t.Errorf("the second project does not see the shared database's table: %v\n%s\n%s", err, out, tail(stderr, 30))
+		}
+		if !isSQLite(filepath.Join(dbs, "shared", "opencode.db")) {
+			t.Errorf("no shared database at %s", filepath.Join(dbs, "shared", "opencode.db"))
+		}
+		// Isolated again: the project's own database, without the shared
+		// table.
+		if out, stderr, err := opencode(one, nil, "select count(*) from e2e_marker"); err != nil {
+			t.Errorf("the first project's own database after the shared one: %v\n%s\n%s", err, out, tail(stderr, 30))
+		}
+		if out, stderr, err := opencode(one, nil, "select count(*) from e2e_shared"); err == nil {
+			t.Errorf("the isolated project sees the shared database's table:\n%s\n%s", out, stderr)
+		}
+
+		// A history made by the real OpenCode in the user's own global
+		// database (its data folder shared read-write, isolation off)
+		// moves with migrate-opencode-db into the project's existing
+		// database, where the real OpenCode reads it without migrating
+		// again.
+		migrations := func() string {
+			out, stderr, err := opencode(one, nil, "select count(*) from migration")
+			if err != nil {
+				t.Fatalf("count the migrations: %v\n%s", err, tail(stderr, 30))
+			}
+			return strings.TrimSpace(out)
+		}
+		before := migrations()
+		global := filepath.Join(e.home, ".local", "share", "opencode")
+		if err := os.MkdirAll(global, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		setHostConfig(t, filepath.Join(e.state, "config.json"), "rw")
+		realOne, _ := filepath.EvalSymlinks(one)
+		for _, q := range []string{
+			"insert into project (id, worktree, vcs, time_created, time_updated, sandboxes) values ('e2e-project', '" + realOne + "', 'git', 1, 1, '[]')",
+			"insert into session (id, project_id, slug, directory, title, version, time_created, time_updated) values ('ses_e2e', 'e2e-project', 'e2e', '" + realOne + "', 'history from before', '1.18.33', 1, 1)",
+		} {
+			if out, stderr, err := opencode(one, off, q); err != nil {
+				t.Fatalf("OpenCode on the global database: %v\n%s\n%s", err, out, tail(stderr, 30))
+			}
+		}
+		setHostConfig(t, filepath.Join(e.state, "config.json"), "off")
+		if !isSQLite(filepath.Join(global, "opencode.db")) {
+			t.Fatalf("OpenCode made no global database at %s", filepath.Join(global, "opencode.db"))
+		}
+		id := filepath.Base(filepath.Dir(dbOf(one)))
+		out, stderr, err = e.sandbox(t, "migrate-opencode-db")
+		if err != nil || !regexp.MustCompile(`(?m)^`+regexp.QuoteMeta(id)+` +add to existing +1 +0 +0 `).MatchString(out) {
+			t.Errorf("dry run: want %s with 1 session: %v\n%s\n%s", id, err, out, stderr)
+		}
+		// --apply refuses while an OpenCode sandbox runs: stop them.
+		stop()
+		deadline := time.Now().Add(2 * time.Minute)
+		for {
+			out, stderr, err = e.sandbox(t, "migrate-opencode-db", "--apply")
+			if err == nil || !strings.Contains(stderr, "OpenCode sandboxes are running") || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(2 * time.Second)
+		}
+		if err != nil {
+			t.Fatalf("migrate-opencode-db --apply: %v\n%s\n%s", err, out, stderr)
+		}
+		t.Logf("migrate-opencode-db --apply:\n%s%s", out, stderr)
+		if got, _ := filepath.Glob(filepath.Join(global, "opencode.db*")); len(got) == 0 || !regexp.MustCompile(`^opencode\.db\.migrated-\d{8}T\d{6}Z(-wal|-shm)?$`).MatchString(filepath.Base(got[0])) || len(got) > 3 {
+			t.Errorf("the source was not moved aside: %v", got)
+		}
+		if got, _ := filepath.Glob(filepath.Join(dbs, ".backups", "*", "opencode.db")); len(got) == 0 {
+			t.Errorf("no backup in %s", filepath.Join(dbs, ".backups"))
+		}
+		out, stderr, err = opencode(one, nil, "select title from session where id = 'ses_e2e'")
+		if err != nil || !strings.Contains(out, "history from before") {
+			t.Errorf("OpenCode does not find the migrated session in the project's database: %v\n%s\n%s", err, out, tail(stderr, 30))
+		}
+		if out, _, err := opencode(one, nil, "select count(*) from e2e_marker"); err != nil {
+			t.Errorf("the project's own table is gone after the migration: %v\n%s", err, out)
+		}
+		if after := migrations(); after != before {
+			t.Errorf("migrations in the project database: %s before, %s after", before, after)
+		}
+	})
+
 	t.Run("list and tools read the labels", func(t *testing.T) {
 		out, _, err := e.sandbox(t, "image", "list", "--json")
 		if err != nil || !strings.Contains(out, `"`+e.tag+`"`) || !strings.Contains(out, `"inUse": true`) {
@@ -291,6 +488,32 @@ mv .git .git-old 2>/dev/null && echo "renamed" || echo "not renamed"`
 			t.Errorf("labels after rebuild: %s", out)
 		}
 	})
+}
+
+// setHostConfig sets tools.hostConfig.opencode in config.json, keeping
+// every other key.
+func setHostConfig(t *testing.T, path, mode string) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg map[string]any
+	if err := json.Unmarshal(data, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	tools, _ := cfg["tools"].(map[string]any)
+	if tools == nil {
+		tools = map[string]any{}
+		cfg["tools"] = tools
+	}
+	tools["hostConfig"] = map[string]any{"opencode": mode}
+	if data, err = json.MarshalIndent(cfg, "", "  "); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func tail(s string, n int) string {

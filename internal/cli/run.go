@@ -226,6 +226,10 @@ func launch(ctx context.Context, deps *Deps, o *runOptions, rf *runFacts, stdio 
 	if o.print {
 		printRouting(s.Out, o)
 		printPlan(s.Out, deps.Docker(), plan)
+		if rf.db != nil {
+			fmt.Fprintln(s.Out, "# before the sandbox starts")
+			fmt.Fprintln(s.Out, "#   "+rf.db.String())
+		}
 		return 0, nil
 	}
 	if !o.quiet {
@@ -237,6 +241,9 @@ func launch(ctx context.Context, deps *Deps, o *runOptions, rf *runFacts, stdio 
 	}
 	if err := ensureRelay(deps, rf.git, rf.facts.Project, plan.Name); err != nil {
 		return 0, err
+	}
+	if rf.db != nil {
+		rf.db.do(ctx, s, o.quiet)
 	}
 	if len(rf.skills) > 0 && !o.quiet {
 		s.Infof("installed the bundled skills %s for %s", strings.Join(rf.skills, ", "), rf.facts.Tool)
@@ -394,15 +401,9 @@ func nanoBrainRepair(deps *Deps, o *runOptions, agent *tools.Tool, cmd []string)
 // config shared with it, its login and its bundled skills.
 func agentFacts(deps *Deps, p config.Paths, cfg *config.Config, o *runOptions, agent *tools.Tool, proj projectAt, rf *runFacts, f *sandbox.Facts) error {
 	if agent.DB != nil {
-		dir, ops, note, err := claimDB(p, agent.Name, proj)
-		if err != nil {
+		if err := dbFacts(deps, p, cfg, o, agent, proj, rf, f); err != nil {
 			return err
 		}
-		if note != "" && !o.quiet && len(ops) > 0 {
-			deps.Streams.Infof("%s", note)
-		}
-		f.DB, f.DBEnv, f.DBFile = dir, agent.DB.Env, agent.DB.File
-		f.HostOps = append(f.HostOps, ops...)
 	}
 	mounts, ops, err := hostConfigFacts(deps, cfg, agent, f.Home)
 	if err != nil {
@@ -439,6 +440,7 @@ type runFacts struct {
 	env       *envfile.File // ~/.ai-sandbox/env
 	secretEnv []string      // NAME=value for docker's own environment
 	skills    []string      // bundled skills the plan installs
+	db        *dbRun        // a database step before the sandbox starts
 }
 
 // gatherRun reads everything a launch depends on: flags, settings, the

@@ -21,6 +21,7 @@ import (
 	"github.com/ai-sandbox/ai-sandbox/internal/hostfs"
 	"github.com/ai-sandbox/ai-sandbox/internal/imagebuild"
 	"github.com/ai-sandbox/ai-sandbox/internal/logins"
+	"github.com/ai-sandbox/ai-sandbox/internal/opencodedb"
 	"github.com/ai-sandbox/ai-sandbox/internal/project"
 	"github.com/ai-sandbox/ai-sandbox/internal/sandbox"
 	"github.com/ai-sandbox/ai-sandbox/internal/seccomp"
@@ -329,5 +330,99 @@ func projectNotes(s ui.Streams, rec *projectRecord, g gitguard.Guard, proj proje
 	}
 	if shell && len(g.Repos) > 0 && rec.noteOnce("git-config") {
 		s.Infof("note: in the sandbox the repository's .git/config and hooks are read-only (your git on the host obeys them); 'git config' there fails with 'Device or resource busy': use 'git config --global' (the sandbox's own home) for settings such as user.email")
+	}
+}
+
+// dbFacts decides an agent's database: its project's folder (claimDB),
+// after a one-time backup of the global database; or, when the user
+// opted out with <ENV>_ISOLATION=0 (OPENCODE_DB_ISOLATION, KILO_DB_…),
+// the database every project's sandbox shares — the user's own global
+// one when its data folder is shared read-write (tools.hostConfig), else
+// ai-sandbox's shared one, which starts as a copy of the global one.
+func dbFacts(deps *Deps, p config.Paths, cfg *config.Config, o *runOptions, agent *tools.Tool, proj projectAt, rf *runFacts, f *sandbox.Facts) error {
+	s := deps.Streams
+	global := opencodedb.Global(deps.Getenv, deps.Home, agent.Name, agent.DB.File)
+	dbRoot := hostfs.New(p.DBRoot(agent.Name))
+	variable := agent.DB.Env + "_ISOLATION"
+	if isolationOff(deps.Getenv(variable)) {
+		if cfg.Tools.HostConfig[agent.Name] == "rw" {
+			// Its data folder is mounted at its place in the home: the
+			// agent's default database is the user's own.
+			if !o.quiet {
+				s.Warnf("%s=0 with tools.hostConfig.%s rw: this sandbox uses your own %s database (%s), which every project's sandbox and %s on your host use too; two at once wait on each other's writes, and across Docker Desktop's file sharing, NFS or WSL can corrupt it",
+					variable, agent.Name, agent.Name, tilde(deps.Home, global.Path()), agent.Name)
+			}
+			return nil
+		}
+		f.DB, f.DBEnv, f.DBFile = p.ProjectDB(agent.Name, opencodedb.SharedID), agent.DB.Env, agent.DB.File
+		rf.db = &dbRun{seed: true, global: global, dbRoot: dbRoot, file: agent.DB.File, tool: agent.Name}
+		if !o.quiet {
+			s.Warnf("%s=0: this sandbox uses the %s database that every project's sandbox shares (%s); sandboxes using it at the same time wait on each other's writes, and across Docker Desktop's file sharing, NFS or WSL can corrupt it",
+				variable, agent.Name, tilde(deps.Home, f.DB))
+		}
+		return nil
+	}
+	dir, ops, note, err := claimDB(p, agent.Name, proj)
+	if err != nil {
+		return err
+	}
+	if note != "" && !o.quiet && len(ops) > 0 {
+		s.Infof("%s", note)
+	}
+	f.DB, f.DBEnv, f.DBFile = dir, agent.DB.Env, agent.DB.File
+	f.HostOps = append(f.HostOps, ops...)
+	if !opencodedb.BackupDone(dbRoot) {
+		rf.db = &dbRun{global: global, dbRoot: dbRoot, file: agent.DB.File, tool: agent.Name}
+	}
+	return nil
+}
+
+// isolationOff reads OPENCODE_DB_ISOLATION (the original's variable:
+// "0" turns per-project databases off).
+func isolationOff(v string) bool {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "0", "false", "no", "off":
+		return true
+	}
+	return false
+}
+
+// dbRun is a database step of a launch, done after the host changes and
+// before the sandbox starts: the one-time backup of the global database,
+// or the first copy of it into the shared database.
+type dbRun struct {
+	seed   bool
+	global opencodedb.File
+	dbRoot hostfs.Root
+	file   string
+	tool   string
+}
+
+func (d *dbRun) String() string {
+	if d.seed {
+		return fmt.Sprintf("unless %s exists, copy %s into it with SQLite's backup API", filepath.Join(d.dbRoot.Path(), opencodedb.SharedID, d.file), d.global.Path())
+	}
+	return fmt.Sprintf("once: back up %s (if there is one) into %s/<time>/ with SQLite's backup API", d.global.Path(), filepath.Join(d.dbRoot.Path(), opencodedb.BackupsDir))
+}
+
+// do carries the step out; a failure is a warning (the global database
+// is never changed by a launch).
+func (d *dbRun) do(ctx context.Context, s ui.Streams, quiet bool) {
+	if d.seed {
+		seeded, err := opencodedb.SeedShared(ctx, d.global, d.dbRoot, d.file)
+		if err != nil {
+			s.Warnf("the shared %s database starts empty: copying %s failed: %v", d.tool, d.global.Path(), err)
+		} else if seeded && !quiet {
+			s.Infof("the shared %s database starts as a copy of %s", d.tool, d.global.Path())
+		}
+		return
+	}
+	dir, err := opencodedb.BackupOnce(ctx, d.global, d.dbRoot, time.Now())
+	if err != nil {
+		s.Warnf("back up %s before the first per-project run: %v (it is left as it is; ai-sandbox tries again next time)", d.global.Path(), err)
+		return
+	}
+	if dir != "" && !quiet {
+		s.Infof("backed up %s to %s before the first run with per-project databases; 'ai-sandbox migrate-opencode-db' moves its sessions into them", d.global.Path(), dir)
 	}
 }

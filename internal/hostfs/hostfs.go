@@ -476,6 +476,79 @@ func (r Root) Rename(oldRel, newRel string) error {
 	return nil
 }
 
+// RenameNoReplace is Rename, except that it fails, with an error wrapping
+// fs.ErrExist, when something is at newRel already (renameat2 with
+// RENAME_NOREPLACE): a file that appeared meanwhile is never replaced.
+func (r Root) RenameNoReplace(oldRel, newRel string) error {
+	op, err := r.parse(oldRel)
+	if err != nil {
+		return err
+	}
+	np, err := r.parse(newRel)
+	if err != nil {
+		return err
+	}
+	oldPath, newPath := r.Join(op.rel), r.Join(np.rel)
+	if op.isRoot() || np.isRoot() {
+		return fmt.Errorf("rename %s to %s: cannot rename the root directory", oldPath, newPath)
+	}
+	ofd, err := r.openParent("rename", op)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(ofd)
+	nfd, err := r.openParent("rename", np)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(nfd)
+	if err := unix.Renameat2(ofd, op.name(), nfd, np.name(), unix.RENAME_NOREPLACE); err != nil {
+		return &os.LinkError{Op: "rename", Old: oldPath, New: newPath, Err: err}
+	}
+	return nil
+}
+
+// OpenFile opens the existing regular file rel with flag (os.O_RDONLY,
+// os.O_RDWR, …; O_CREAT is refused), never following a symbolic link:
+// not below the root, and not at rel itself (O_NOFOLLOW). A FIFO or a
+// device there is refused without blocking (O_NONBLOCK, then fstat).
+func (r Root) OpenFile(rel string, flag int) (*os.File, error) {
+	p, err := r.parse(rel)
+	if err != nil {
+		return nil, err
+	}
+	path := r.Join(p.rel)
+	if p.isRoot() {
+		return nil, fmt.Errorf("open %s: is the root directory", path)
+	}
+	if flag&(os.O_CREATE|os.O_TRUNC) != 0 {
+		return nil, fmt.Errorf("open %s: OpenFile neither creates nor truncates", path)
+	}
+	dfd, err := r.openParent("open", p)
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(dfd)
+	fd, err := openat(dfd, p.name(), flag|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, r.openError(dfd, p.rel, p.name(), err)
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		unix.Close(fd)
+		return nil, &fs.PathError{Op: "stat", Path: path, Err: err}
+	}
+	if err := r.checkRegular(p.rel, newFileInfo(p.name(), &st)); err != nil {
+		unix.Close(fd)
+		return nil, err
+	}
+	if err := unix.SetNonblock(fd, false); err != nil {
+		unix.Close(fd)
+		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
+	}
+	return os.NewFile(uintptr(fd), path), nil
+}
+
 // ReadDir returns the entries of directory rel, sorted by name. The directory
 // is opened without following symlinks; the entries are reported as they are
 // (a symlink entry has type fs.ModeSymlink and is not followed). Their Info

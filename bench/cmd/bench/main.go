@@ -45,7 +45,10 @@ type options struct {
 	keep     bool
 	gitRuns  int    // pairs of the git clone figure (slow: fewer)
 	gitMB    int    // the git figure's repository size
-	only     string // "git": only that figure
+	only     string // one figure alone: "git" or "opencode-db"
+	// dbSize and dbRuns shape the OpenCode database figure (0 bytes: skip it).
+	dbSize int64
+	dbRuns int
 }
 
 func main() {
@@ -59,10 +62,12 @@ func main() {
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary folder (HOME, project, shim log)")
 	flag.IntVar(&o.gitRuns, "git-n", 5, "pairs of the git clone figure (at least 3)")
 	flag.IntVar(&o.gitMB, "git-mb", 50, "size of the git clone figure's repository, in MB")
-	flag.StringVar(&o.only, "only", "", "measure only this figure (git); writes only-FIGURE.{md,json}, never latest.*")
+	flag.StringVar(&o.only, "only", "", "measure only this figure (git or opencode-db); writes only-FIGURE.{md,json}, never latest.*")
+	flag.Int64Var(&o.dbSize, "db-size", 1e9, "size in bytes of the generated OpenCode database of the migrate-opencode-db figure (0: skip the figure)")
+	flag.IntVar(&o.dbRuns, "db-n", 3, "pairs of the migrate-opencode-db figure (each copies the database twice)")
 	flag.Parse()
-	if o.gitRuns < 3 || o.gitMB < 1 || (o.only != "" && o.only != "git") {
-		fmt.Fprintln(os.Stderr, "bench: -git-n must be at least 3, -git-mb at least 1, -only empty or git")
+	if o.gitRuns < 3 || o.gitMB < 1 || (o.only != "" && o.only != "git" && o.only != "opencode-db") {
+		fmt.Fprintln(os.Stderr, "bench: -git-n must be at least 3, -git-mb at least 1, -only empty, git or opencode-db")
 		os.Exit(2)
 	}
 	if o.runs < 10 {
@@ -373,6 +378,12 @@ func (h *harness) cleanup() {
 func (h *harness) settle() { time.Sleep(h.o.settle) }
 
 func (h *harness) measure() error {
+	if h.o.only == "opencode-db" {
+		if err := h.dbFigure(); err != nil {
+			return err
+		}
+		return h.write()
+	}
 	n := h.o.runs
 	img := h.image
 	if h.o.only == "git" {
@@ -540,6 +551,13 @@ func (h *harness) measure() error {
 
 	// 7. Image sizes.
 	h.images()
+
+	// 7. Splitting an OpenCode database.
+	if h.o.dbSize > 0 {
+		if err := h.dbFigure(); err != nil {
+			return err
+		}
+	}
 
 	h.report.Notes = append(h.report.Notes,
 		"every measured command runs as an unprivileged user in the docker group, in a whitelisted git project, stdin and stdout on /dev/null, stderr on /dev/null",
