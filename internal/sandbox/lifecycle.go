@@ -250,7 +250,19 @@ func (m *Manager) ensureFrom(ctx context.Context, p Plan, st State) (Outcome, er
 		case st.Running:
 			n, err := m.Sessions(ctx, p.Name)
 			if err != nil {
-				return 0, err
+				// A container that is stopping (its keeper ended it, or
+				// 'ai-sandbox stop') can fail docker top ("ttrpc:
+				// closed"): look at it again until it is gone or the
+				// deadline has passed.
+				if perr := m.pause(ctx, deadline, p.Name); perr != nil {
+					return 0, err
+				}
+				next, ierr := m.Inspect(ctx, p.Name)
+				if ierr != nil {
+					return 0, ierr
+				}
+				st = next
+				continue
 			}
 			if n > 0 {
 				if want := p.Run.Labels[LabelGit]; lessGit(want, st.Git) {

@@ -40,6 +40,10 @@ type engine struct {
 	// launch won) and creates the container as that launch would.
 	runConflict bool
 
+	// topFails makes docker top fail that many times (the container
+	// is stopping), after which the container is gone.
+	topFails int
+
 	calls    []string
 	execs    int
 	ran      int      // commands that really ran
@@ -116,6 +120,14 @@ func (e *engine) Output(_ context.Context, argv []string) (proc.Result, error) {
 		e.exists, e.running, e.status, e.spec, e.stopping = true, true, "running", specOf(argv), false
 		return proc.Result{Stdout: []byte("abc\n")}, nil
 	case "top":
+		if e.topFails > 0 {
+			// Stopping under docker top: the runtime's connection closes.
+			e.topFails--
+			if e.topFails == 0 {
+				e.exists, e.running, e.status = false, false, ""
+			}
+			return proc.Result{ExitCode: 1, Stderr: []byte("Error response from daemon: ttrpc: closed: unknown\n")}, nil
+		}
 		out := "PID PPID\n10 0\n11 10\n"
 		for i := 0; i < e.sessions; i++ {
 			out += fmt.Sprintf("%d 0\n", 20+i)
@@ -526,4 +538,23 @@ func w(args ...any) []struct {
 		}{args[i].(int), args[i+1].(string)})
 	}
 	return out
+}
+
+// A container of another spec that is stopping fails docker top: the
+// launch looks again and starts a new one instead of failing.
+func TestLaunchOtherSpecStoppingUnderTop(t *testing.T) {
+	p := testPlan()
+	e := running(newEngine(t), p)
+	e.spec = "other"
+	e.topFails = 2
+	r := launch(t, e, p, nil, true)
+	if r.err != nil || r.code != 0 || e.ran != 1 {
+		t.Fatalf("launch: code %d, err %v, ran %d; calls %s", r.code, r.err, e.ran, e.callList())
+	}
+	if e.spec != p.SpecHash {
+		t.Errorf("the container was not made again from the plan: spec %q", e.spec)
+	}
+	if !strings.Contains(e.callList(), "top,inspect,top,inspect,run") {
+		t.Errorf("calls: %s", e.callList())
+	}
 }
