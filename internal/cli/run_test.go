@@ -69,6 +69,12 @@ func runDeps(t *testing.T, env map[string]string) (*Deps, string) {
 func planFor(t *testing.T, env map[string]string, args ...string) (sandbox.Plan, *Deps) {
 	t.Helper()
 	deps, _ := runDeps(t, env)
+	return planWith(t, deps, args...), deps
+}
+
+// planWith is planFor with the given dependencies.
+func planWith(t *testing.T, deps *Deps, args ...string) sandbox.Plan {
+	t.Helper()
 	var plan sandbox.Plan
 	cmd := NewCmdRun(deps, func(_ context.Context, deps *Deps, o *runOptions) error {
 		rf, err := gatherRun(context.Background(), deps, o)
@@ -82,7 +88,7 @@ func planFor(t *testing.T, env map[string]string, args ...string) (sandbox.Plan,
 	if err := cmd.Execute(); err != nil {
 		t.Fatalf("run %q: %v", args, err)
 	}
-	return plan, deps
+	return plan
 }
 
 func runArgv(p sandbox.Plan) string  { return strings.Join(docker.RunArgs(p.Run), " ") }
@@ -174,19 +180,7 @@ func TestSpecIsTheSameAtEveryLaunch(t *testing.T) {
 		deps, _ := runDeps(t, nil)
 		var first string
 		for i := 0; i < 20; i++ {
-			var plan sandbox.Plan
-			cmd := NewCmdRun(deps, func(_ context.Context, deps *Deps, o *runOptions) error {
-				rf, err := gatherRun(context.Background(), deps, o)
-				if err != nil {
-					return err
-				}
-				plan = sandbox.NewPlan(rf.facts)
-				return nil
-			})
-			cmd.SetArgs(args)
-			if err := cmd.Execute(); err != nil {
-				t.Fatalf("run %q: %v", args, err)
-			}
+			plan := planWith(t, deps, args...)
 			got := plan.SpecHash + " " + runArgv(plan)
 			if i == 0 {
 				first = got
