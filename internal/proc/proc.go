@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"syscall"
+	"time"
 )
 
 // Result is what a finished, captured command produced.
@@ -77,13 +78,30 @@ func (r *Runner) Interactive(ctx context.Context, argv []string, stdio Stdio, ex
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(sigs)
+	// A terminal's resize reaches the child from the kernel; docker
+	// installs its SIGWINCH handler only after the session has started,
+	// so a resize in between would be lost. It is sent again a moment
+	// later (a repeated SIGWINCH only makes docker read the size again).
+	winch := make(chan os.Signal, 1)
+	signal.Notify(winch, syscall.SIGWINCH)
+	defer signal.Stop(winch)
 	if err := cmd.Start(); err != nil {
 		return 0, fmt.Errorf("start %s: %w", argv[0], err)
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
+	var repeats []*time.Timer
+	defer func() {
+		for _, t := range repeats {
+			t.Stop()
+		}
+	}()
 	for {
 		select {
+		case <-winch:
+			for _, d := range []time.Duration{time.Second, 5 * time.Second} {
+				repeats = append(repeats, time.AfterFunc(d, func() { _ = cmd.Process.Signal(syscall.SIGWINCH) }))
+			}
 		case err := <-done:
 			var ee *exec.ExitError
 			if errors.As(err, &ee) {
