@@ -447,39 +447,18 @@ func (r Root) Remove(rel string) error {
 // parent directories are resolved without following symlinks; the final
 // components are not followed either (a symlink is renamed, or replaced, as
 // a link).
-func (r Root) Rename(oldRel, newRel string) error {
-	op, err := r.parse(oldRel)
-	if err != nil {
-		return err
-	}
-	np, err := r.parse(newRel)
-	if err != nil {
-		return err
-	}
-	oldPath, newPath := r.Join(op.rel), r.Join(np.rel)
-	if op.isRoot() || np.isRoot() {
-		return fmt.Errorf("rename %s to %s: cannot rename the root directory", oldPath, newPath)
-	}
-	ofd, err := r.openParent("rename", op)
-	if err != nil {
-		return err
-	}
-	defer unix.Close(ofd)
-	nfd, err := r.openParent("rename", np)
-	if err != nil {
-		return err
-	}
-	defer unix.Close(nfd)
-	if err := unix.Renameat(ofd, op.name(), nfd, np.name()); err != nil {
-		return &os.LinkError{Op: "rename", Old: oldPath, New: newPath, Err: err}
-	}
-	return nil
-}
+func (r Root) Rename(oldRel, newRel string) error { return r.rename(oldRel, newRel, 0) }
 
 // RenameNoReplace is Rename, except that it fails, with an error wrapping
 // fs.ErrExist, when something is at newRel already (renameat2 with
 // RENAME_NOREPLACE): a file that appeared meanwhile is never replaced.
 func (r Root) RenameNoReplace(oldRel, newRel string) error {
+	return r.rename(oldRel, newRel, unix.RENAME_NOREPLACE)
+}
+
+// rename is renameat2(2) with flags (0 is plain renameat) between the
+// two parents, each opened without following a link.
+func (r Root) rename(oldRel, newRel string, flags uint) error {
 	op, err := r.parse(oldRel)
 	if err != nil {
 		return err
@@ -502,7 +481,7 @@ func (r Root) RenameNoReplace(oldRel, newRel string) error {
 		return err
 	}
 	defer unix.Close(nfd)
-	if err := unix.Renameat2(ofd, op.name(), nfd, np.name(), unix.RENAME_NOREPLACE); err != nil {
+	if err := unix.Renameat2(ofd, op.name(), nfd, np.name(), flags); err != nil {
 		return &os.LinkError{Op: "rename", Old: oldPath, New: newPath, Err: err}
 	}
 	return nil
