@@ -54,11 +54,13 @@ are not copied; rows whose parent row is missing cannot be, and are listed.
   1. refuses while an OpenCode sandbox runs or anything has the source open;
   2. backs the source up with SQLite's backup API (with what its WAL holds)
      into ~/.ai-sandbox/opencode-dbs/.backups/<time>/, with RESTORE.txt;
-  3. copies each project's rows in one transaction, verified before it
-     commits (row counts as planned, PRAGMA integrity_check ok, PRAGMA
+  3. meanwhile copies each project's rows (several projects at a time, one
+     per CPU; the source is only read) in one transaction, verified before
+     it commits (row counts as planned, PRAGMA integrity_check ok, PRAGMA
      foreign_key_check empty); a project database that exists already
      keeps its rows and gets the missing ones;
-  4. only when every project is verified, renames the source
+  4. only when the backup is complete, every project is verified and the
+     source was not written meanwhile, renames the source
      opencode.db.migrated-<time> (OpenCode on your host then starts with an
      empty history; --keep-source leaves it in place).
 If anything fails, nothing is renamed and the error names the project.

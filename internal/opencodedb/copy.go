@@ -18,13 +18,13 @@ import (
 // "committed", each with the target's id.
 type Hook func(stage, target string)
 
-// copyTarget copies the target's rows from the snapshot (the source's
-// backup) into its database in one transaction, table by table in
+// copyTarget copies the target's rows from the source database (opened
+// read only) into its database in one transaction, table by table in
 // foreign-key order, and verifies them before committing: row counts per
 // table as planned, PRAGMA integrity_check ok, PRAGMA foreign_key_check
 // empty. On any failure the transaction is rolled back and the database
 // is as it was.
-func (p *Plan) copyTarget(ctx context.Context, snapshot string, dbRoot hostfs.Root, t *Target, hook Hook) (err error) {
+func (p *Plan) copyTarget(ctx context.Context, source string, dbRoot hostfs.Root, t *Target, hook Hook) (err error) {
 	if err := dbRoot.MkdirAll(t.ID, 0o700); err != nil {
 		return err
 	}
@@ -87,7 +87,7 @@ func (p *Plan) copyTarget(ctx context.Context, snapshot string, dbRoot hostfs.Ro
 	}
 	if fresh {
 		var pageSize int
-		if err := p.srcPageSize(ctx, snapshot, &pageSize); err == nil && pageSize > 0 {
+		if err := p.srcPageSize(ctx, source, &pageSize); err == nil && pageSize > 0 {
 			setup = append(setup, fmt.Sprintf("PRAGMA page_size = %d", pageSize))
 		}
 	}
@@ -96,10 +96,10 @@ func (p *Plan) copyTarget(ctx context.Context, snapshot string, dbRoot hostfs.Ro
 			return fmt.Errorf("%s: %w", q, err)
 		}
 	}
-	if _, err := d.ExecContext(ctx, "ATTACH DATABASE ? AS src", uri(snapshot, readOnly)); err != nil {
-		return fmt.Errorf("attach %s: %w", snapshot, err)
+	if _, err := d.ExecContext(ctx, "ATTACH DATABASE ? AS src", uri(source, readOnly)); err != nil {
+		return fmt.Errorf("attach %s: %w", source, err)
 	}
-	// The snapshot is read through memory mapping: no read call per page.
+	// The source is read through memory mapping: no read call per page.
 	for _, q := range []string{"PRAGMA src.mmap_size = 2147418112", "PRAGMA main.mmap_size = 2147418112"} {
 		if _, err := d.ExecContext(ctx, q); err != nil {
 			return err
@@ -322,9 +322,9 @@ func first(list []string, n int) []string {
 	return list
 }
 
-// srcPageSize reads the snapshot's page size.
-func (p *Plan) srcPageSize(ctx context.Context, snapshot string, out *int) error {
-	d, err := openPath(ctx, snapshot, readOnly)
+// srcPageSize reads the source's page size.
+func (p *Plan) srcPageSize(ctx context.Context, source string, out *int) error {
+	d, err := openPath(ctx, source, readOnly)
 	if err != nil {
 		return err
 	}

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gofrs/flock"
@@ -55,14 +57,14 @@ const BackupsDir = ".backups"
 // database into the project databases:
 //
 //  1. the source must exist and no process may have it open;
-//  2. (apply) it is backed up with SQLite's backup API into
-//     .backups/<time>/opencode.db, with a restore note, and the plan is
-//     made from that snapshot (the dry run reads the source, writing
-//     nothing);
-//  3. (apply) each project database gets its rows in one transaction,
-//     verified before it commits;
+//  2. the plan is made from the source (the dry run stops here, having
+//     written nothing);
+//  3. (apply) the source is backed up with SQLite's backup API into
+//     .backups/<time>/opencode.db, with a restore note, while each
+//     project database gets its rows in one transaction, verified before
+//     it commits (several at a time, one per CPU);
 //  4. (apply) only when every target is verified, and the source has not
-//     changed since the snapshot, is the source renamed aside.
+//     changed since it was first read, is the source renamed aside.
 //
 // Running it again is safe: rows already in a project database are left
 // as they are, so a migration that was killed completes, and one that
@@ -130,6 +132,18 @@ func Migrate(ctx context.Context, o Options) (*Result, error) {
 		return nil, fmt.Errorf("read %s: %w", o.Source.Path(), err)
 	}
 
+	// The plan is made from the source, read only; the backup and the
+	// copies then run side by side (they only read the source), the copies
+	// on as many connections as there are CPUs. Every read happens between
+	// the two readings of data_version: if they differ, an OpenCode wrote
+	// meanwhile, and nothing is renamed.
+	o.Progress("planning: which session goes where")
+	plan, err := NewPlan(ctx, src, o.DBRoot, o.Place)
+	if err != nil {
+		return res, fmt.Errorf("%w; nothing was renamed: the source database is untouched", err)
+	}
+	res.Plan = plan
+
 	stamp := o.Now().UTC().Format("20060102T150405Z")
 	backupRel, err := newBackupDir(o.DBRoot, stamp)
 	if err != nil {
@@ -137,39 +151,8 @@ func Migrate(ctx context.Context, o Options) (*Result, error) {
 	}
 	res.Backup = o.DBRoot.Join(backupRel)
 	snapshot := filepath.Join(res.Backup, DBFile)
-	o.Progress("backing up %s to %s", o.Source.Path(), snapshot)
-	if err := src.backup(ctx, snapshot); err != nil {
-		return nil, err
-	}
-	note := restoreNote(o.Source.Path(), snapshot, o.DBRoot.Path(), o.Now(), !o.KeepSource)
-	if err := o.DBRoot.WriteFile(filepath.Join(backupRel, "RESTORE.txt"), []byte(note), 0o600); err != nil {
-		return nil, err
-	}
-
-	o.Progress("planning: which session goes where")
-	snap, err := openPath(ctx, snapshot, readOnly)
-	if err != nil {
-		return nil, err
-	}
-	plan, err := NewPlan(ctx, snap, o.DBRoot, o.Place)
-	snap.Close()
-	if err != nil {
-		return res, fmt.Errorf("%w; nothing was renamed: the source database is untouched", err)
-	}
-	res.Plan = plan
-
-	for _, t := range plan.Targets {
-		n := fmt.Sprintf("%d sessions", len(t.sessions))
-		if len(t.sessions) == 1 {
-			n = "1 session"
-		}
-		o.Progress("copying %s into %s (%s)", n, t.Dir, t.State)
-		if err := plan.copyTarget(ctx, snapshot, o.DBRoot, t, o.Hook); err != nil {
-			return res, fmt.Errorf("project %s (%s): %w; nothing was renamed: the source database is untouched", t.ID, t.Dir, err)
-		}
-		if err := writeOwner(o.DBRoot, t); err != nil {
-			return res, fmt.Errorf("project %s: %w", t.ID, err)
-		}
+	if err := backupAndCopy(ctx, o, plan, src, backupRel, snapshot); err != nil {
+		return res, err
 	}
 
 	var after int64
@@ -268,4 +251,90 @@ func restoreNote(source, snapshot, dbRoot string, now time.Time, renamed bool) s
 	b.WriteString("     OPENCODE_DB_ISOLATION=0 (see 'ai-sandbox run --help'); or run\n")
 	b.WriteString("     'ai-sandbox migrate-opencode-db --apply' again to split it.\n")
 	return b.String()
+}
+
+// backupAndCopy backs the source up into snapshot (with its restore
+// note) while the targets are copied from the source, up to one per CPU
+// at a time, largest first. The first failure cancels the rest and is
+// returned, naming its project; targets committed before it stay (a
+// rerun adds what is missing).
+func backupAndCopy(ctx context.Context, o Options, plan *Plan, src *db, backupRel, snapshot string) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		mu       sync.Mutex
+		firstErr error
+	)
+	fail := func(err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if firstErr == nil {
+			firstErr = err
+			cancel()
+		}
+	}
+	// Progress and Hook are called from one goroutine at a time.
+	var say sync.Mutex
+	progress := func(format string, args ...any) {
+		say.Lock()
+		defer say.Unlock()
+		o.Progress(format, args...)
+	}
+	hook := func(stage, target string) {
+		say.Lock()
+		defer say.Unlock()
+		o.Hook(stage, target)
+	}
+
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		progress("backing up %s to %s", o.Source.Path(), snapshot)
+		if err := src.backup(ctx, snapshot); err != nil {
+			fail(fmt.Errorf("%w; nothing was renamed: the source database is untouched", err))
+			return
+		}
+		note := restoreNote(o.Source.Path(), snapshot, o.DBRoot.Path(), o.Now(), !o.KeepSource)
+		if err := o.DBRoot.WriteFile(filepath.Join(backupRel, "RESTORE.txt"), []byte(note), 0o600); err != nil {
+			fail(err)
+		}
+	}()
+
+	targets := make(chan *Target)
+	workers := min(runtime.GOMAXPROCS(0), len(plan.Targets), 8)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for t := range targets {
+				n := fmt.Sprintf("%d sessions", len(t.sessions))
+				if len(t.sessions) == 1 {
+					n = "1 session"
+				}
+				progress("copying %s into %s (%s)", n, t.Dir, t.State)
+				if err := plan.copyTarget(ctx, o.Source.Path(), o.DBRoot, t, hook); err != nil {
+					fail(fmt.Errorf("project %s (%s): %w; nothing was renamed: the source database is untouched", t.ID, t.Dir, err))
+					continue
+				}
+				if err := writeOwner(o.DBRoot, t); err != nil {
+					fail(fmt.Errorf("project %s: %w", t.ID, err))
+				}
+			}
+		}()
+	}
+feed:
+	for _, t := range plan.Targets {
+		select {
+		case targets <- t:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(targets)
+	wg.Wait()
+	if firstErr == nil && ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return firstErr
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"fmt"
 	"os"
 	"os/exec"
@@ -341,4 +342,51 @@ func fileSums(t *testing.T, path string) string {
 		parts = append(parts, fmt.Sprintf("%s:%x", suf, sha256.Sum256(data)))
 	}
 	return strings.Join(parts, " ")
+}
+
+// TestWriteDuringMigrationRenamesNothing: the copies read the source
+// itself, beside its backup; an OpenCode that writes to it meanwhile
+// makes the migration fail with nothing renamed, and a rerun adds the
+// new rows.
+func TestWriteDuringMigrationRenamesNothing(t *testing.T) {
+	w := newWorld(t, "1.18.33")
+	w.populate()
+	w.fx.close()
+	o := w.options(true)
+	wrote := false
+	o.Hook = func(stage, id string) {
+		if stage != "committed" || wrote {
+			return
+		}
+		wrote = true
+		db, err := sql.Open("sqlite", uri(w.src.Path(), readWrite))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		if _, err := db.Exec("PRAGMA busy_timeout = 5000"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Exec("UPDATE session SET title = 'written meanwhile' WHERE id = 'ses_app1'"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := Migrate(context.Background(), o)
+	if err == nil || !strings.Contains(err.Error(), "changed while it was migrated") || !strings.Contains(err.Error(), "nothing was renamed") {
+		t.Fatalf("got %v, want the source changed, nothing renamed", err)
+	}
+	if !wrote {
+		t.Fatal("the hook never wrote")
+	}
+	if exists, err := w.src.Check(); err != nil || !exists {
+		t.Fatalf("the source is gone: %v", err)
+	}
+	matches, _ := filepath.Glob(w.src.Path() + ".migrated-*")
+	if len(matches) != 0 {
+		t.Fatalf("renamed: %v", matches)
+	}
+	res := migrate(t, w.options(true))
+	if !res.Applied || res.RenamedTo == "" {
+		t.Fatalf("rerun: %+v", res)
+	}
 }
