@@ -197,8 +197,11 @@ func TestBaseImageWithOpencode(t *testing.T) {
 	t.Run("clipboard", func(t *testing.T) {
 		// No terminal (docker run without -t): pbcopy's OSC52 goes to
 		// stderr; xclip and wl-copy are the same shim; reading is refused.
+		// Each shim's stderr is sent to stdout and its stdout dropped: one
+		// stream, so the order is the shell's (docker does not order
+		// stdout against stderr).
 		got := e.run(t, []string{"--user", "12345:12345", "--read-only"}, "sh", "-c",
-			`printf hi | pbcopy; printf hi | xclip -selection clipboard; printf hi | wl-copy; xclip -o 2>&1; echo " exit $?"`)
+			`for c in pbcopy "xclip -selection clipboard" wl-copy; do printf hi | $c 2>&1 >/dev/null; done; xclip -o 2>&1; echo " exit $?"`)
 		seq := "\033]52;c;aGk=\a"
 		want := seq + seq + seq + "xclip: reading the clipboard is not possible in the sandbox (OSC52 only copies)\n exit 1\n"
 		if got != want {
