@@ -13,6 +13,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/gofrs/flock"
@@ -341,8 +342,12 @@ func WriteFileAtomic(path string, data []byte, mode fs.FileMode) error {
 	return nil
 }
 
-// lockTimeout bounds the wait for another ai-sandbox process.
-const lockTimeout = 30 * time.Second
+// lockTimeout bounds the wait for one other ai-sandbox process: the
+// wait starts again each time the lock changes hands, so that many
+// processes queued behind each other (a hundred launches at once, on a
+// busy machine) all get their turn, and only a holder that keeps it this
+// long makes the others fail.
+var lockTimeout = 30 * time.Second
 
 // Lock takes the cross-process lock on the state folder.
 func Lock(p Paths) (unlock func(), err error) {
@@ -350,6 +355,8 @@ func Lock(p Paths) (unlock func(), err error) {
 		return nil, fmt.Errorf("create %s: %w", p.Root, err)
 	}
 	l := flock.New(p.LockFile())
+	holder := p.LockFile() + ".holder"
+	last := readHolder(holder)
 	deadline := time.Now().Add(lockTimeout)
 	for {
 		ok, err := l.TryLock()
@@ -357,13 +364,44 @@ func Lock(p Paths) (unlock func(), err error) {
 			return nil, fmt.Errorf("lock %s: %w", p.LockFile(), err)
 		}
 		if ok {
+			writeHolder(holder)
 			return func() { _ = l.Unlock() }, nil
 		}
+		if cur := readHolder(holder); cur != last {
+			last, deadline = cur, time.Now().Add(lockTimeout)
+		}
 		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("lock %s: another ai-sandbox holds it for over %s", p.LockFile(), lockTimeout)
+			who := "another ai-sandbox"
+			if pid, _, ok := strings.Cut(last, " "); ok && pid != "" {
+				who += " (pid " + pid + ")"
+			}
+			return nil, fmt.Errorf("lock %s: %s holds it for over %s", p.LockFile(), who, lockTimeout)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// writeHolder records who took the lock ("PID NANOSECONDS"): waiters see
+// the lock change hands. It is a hint only; a failure to write it is not
+// an error.
+func writeHolder(path string) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|syscall.O_NOFOLLOW, 0o600)
+	if err != nil {
+		return
+	}
+	fmt.Fprintf(f, "%d %d", os.Getpid(), time.Now().UnixNano())
+	f.Close()
+}
+
+func readHolder(path string) string {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	buf := make([]byte, 64)
+	n, _ := f.Read(buf)
+	return string(buf[:n])
 }
 
 // Update reads config.json under the lock, lets fn change it, and writes
