@@ -317,7 +317,7 @@ func Inventory(f Facts) ([]Item, error) {
 
 	// The original's leftovers and whatever else lies at the top.
 	known := map[string]bool{"projects": true, "tools": true, "cache": true, "logs": true, "config.json": true, "env": true,
-		".config.lock": true, "workspaces": true}
+		".config.lock": true, ".config.lock.holder": true, "workspaces": true}
 	for _, root := range f.DBRoots {
 		known[root] = true
 	}
