@@ -39,10 +39,11 @@ type Blocked struct {
 	Count  int       `json:"count"`
 	Last   time.Time `json:"last"`
 	Reason string    `json:"reason"`
+	Exact  bool      `json:"exact,omitempty"`
 }
 
 // Hint is the command that allows it.
-func (b Blocked) Hint() string { return Hint(b.Host, b.Port) }
+func (b Blocked) Hint() string { return Hint(b.Host, b.Port, b.Exact) }
 
 // String is the report's line: "api.example.com (3×)".
 func (b Blocked) String() string {
@@ -76,7 +77,7 @@ func Summarize(r io.Reader, sandbox string, since time.Time) []Blocked {
 		}
 		b.Count++
 		if !d.Time.Before(b.Last) {
-			b.Last, b.Reason = d.Time, d.Reason
+			b.Last, b.Reason, b.Exact = d.Time, d.Reason, d.Exact
 		}
 	}
 	out := make([]Blocked, 0, len(by))

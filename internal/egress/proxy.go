@@ -16,10 +16,12 @@ import (
 )
 
 // Sandbox is what the proxy knows of one sandbox: the name shown in logs
-// and reports, and its rules.
+// and reports, its rules, and the addresses it never reaches unless a rule
+// names them exactly.
 type Sandbox struct {
 	Name  string
 	Allow Allowlist
+	Guard Guard
 }
 
 // Lookup finds the sandbox a connection belongs to from the proxy's own
@@ -40,6 +42,7 @@ type Denial struct {
 	Host    string    `json:"host"`
 	Port    int       `json:"port"`
 	Reason  string    `json:"reason"`
+	Exact   bool      `json:"exact,omitempty"` // only a rule naming the host and port allows it
 }
 
 // Proxy serves CONNECT and plain HTTP requests for the sandboxes,
@@ -48,7 +51,6 @@ type Denial struct {
 type Proxy struct {
 	Lookup   Lookup
 	Resolver Resolver
-	Guard    Guard
 	// Deny records a refusal (the log); it must not block for long.
 	Deny func(Denial)
 	// Dial connects to a vetted address; nil means a net.Dialer.
@@ -130,9 +132,9 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), p.timeout())
 	defer cancel()
-	addrs, reason := p.vet(ctx, sb, host, port)
+	addrs, reason, exact := p.vet(ctx, sb, host, port)
 	if reason != "" {
-		p.refuse(w, sb, host, port, reason)
+		p.refuse(w, sb, host, port, reason, exact)
 		return
 	}
 	if r.Method == http.MethodConnect {
@@ -181,10 +183,13 @@ func target(r *http.Request) (string, int, error) {
 // guard unless an explicit rule names the host and port. A name whose
 // answers are partly refused keeps only the others (a rebinding answer
 // never gets through); none left is a refusal.
-func (p *Proxy) vet(ctx context.Context, sb Sandbox, host string, port int) ([]netip.AddrPort, string) {
+//
+// exact is true when only an explicit rule (host and port) would allow
+// it: the refusal's hint names the port then.
+func (p *Proxy) vet(ctx context.Context, sb Sandbox, host string, port int) (addrs []netip.AddrPort, reason string, exact bool) {
 	m := sb.Allow.Allows(host, port)
 	if !m.Allowed {
-		return nil, "not on the allowlist"
+		return nil, "not on the allowlist", false
 	}
 	var ips []netip.Addr
 	if a, err := netip.ParseAddr(strings.Trim(host, "[]")); err == nil {
@@ -192,7 +197,7 @@ func (p *Proxy) vet(ctx context.Context, sb Sandbox, host string, port int) ([]n
 	} else {
 		found, err := p.Resolver.LookupNetIP(ctx, "ip", host)
 		if err != nil || len(found) == 0 {
-			return nil, "its name does not resolve"
+			return nil, "its name does not resolve", false
 		}
 		ips = found
 	}
@@ -200,36 +205,38 @@ func (p *Proxy) vet(ctx context.Context, sb Sandbox, host string, port int) ([]n
 	var why string
 	for _, a := range ips {
 		a = a.Unmap()
-		if r := p.Guard.Refuses(a); r != "" && !m.Explicit {
+		if r := sb.Guard.Refuses(a); r != "" && !m.Explicit {
 			why = "it resolves to " + a.String() + ", " + r
 			continue
 		}
 		out = append(out, netip.AddrPortFrom(a, uint16(port)))
 	}
 	if len(out) == 0 {
-		return nil, why
+		return nil, why, true
 	}
-	return out, ""
+	return out, "", false
 }
 
-// Hint is what a refusal tells the agent and the user.
-func Hint(host string, port int) string {
+// Hint is what a refusal tells the agent and the user: the command that
+// allows the host (with its port when exact: a private or local address
+// is reached only through a rule that names the host and the port).
+func Hint(host string, port int, exact bool) string {
 	h := host
 	if strings.Contains(h, ":") {
 		h = "[" + h + "]"
 	}
-	if port != 80 && port != 443 {
+	if exact || (port != 80 && port != 443) {
 		h += ":" + strconv.Itoa(port)
 	}
 	return "ai-sandbox network allow " + h
 }
 
-func (p *Proxy) refuse(w http.ResponseWriter, sb Sandbox, host string, port int, reason string) {
+func (p *Proxy) refuse(w http.ResponseWriter, sb Sandbox, host string, port int, reason string, exact bool) {
 	if p.Deny != nil {
-		p.Deny(Denial{Time: time.Now().UTC(), Sandbox: sb.Name, Host: host, Port: port, Reason: reason})
+		p.Deny(Denial{Time: time.Now().UTC(), Sandbox: sb.Name, Host: host, Port: port, Reason: reason, Exact: exact})
 	}
 	w.Header().Set("X-Ai-Sandbox-Blocked", host+":"+strconv.Itoa(port))
-	msg := fmt.Sprintf("ai-sandbox: blocked %s port %d: %s; allow it with '%s'\n", host, port, reason, Hint(host, port))
+	msg := fmt.Sprintf("ai-sandbox: blocked %s port %d: %s; allow it with '%s'\n", host, port, reason, Hint(host, port, exact))
 	http.Error(w, msg, http.StatusForbidden)
 }
 

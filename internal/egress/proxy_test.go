@@ -246,7 +246,20 @@ func TestRefusals(t *testing.T) {
 		!strings.Contains(string(body), "'ai-sandbox network allow other.example:8080'") {
 		t.Errorf("refusal: %d %q", resp.StatusCode, body)
 	}
-	if resp.Header.Get("X-Ai-Sandbox-Blocked") != "other.example:8080" {
+	// A name that resolves to a private address needs the exact rule.
+	resp, err = w.client().Get("http://rebind.example/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 403 || !strings.Contains(string(body), "'ai-sandbox network allow rebind.example:80'") {
+		t.Errorf("refusal of a private address: %d %q", resp.StatusCode, body)
+	}
+	if d := w.denied[len(w.denied)-1]; !d.Exact {
+		t.Errorf("the log does not say that the exact rule is needed: %+v", d)
+	}
+	if resp.Header.Get("X-Ai-Sandbox-Blocked") != "rebind.example:80" {
 		t.Errorf("X-Ai-Sandbox-Blocked = %q", resp.Header.Get("X-Ai-Sandbox-Blocked"))
 	}
 }

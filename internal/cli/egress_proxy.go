@@ -1,0 +1,67 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ai-sandbox/ai-sandbox/internal/egress"
+)
+
+// NewCmdEgressProxy is the allowlist policy's proxy, run by ai-sandbox in
+// a container of its own; it is not for users. It serves the sandboxes
+// named in --config (re-read when it changes), refuses everything else,
+// and logs each refusal as a JSON line in --log.
+func NewCmdEgressProxy(_ *Deps) *cobra.Command {
+	var config, logPath, listen string
+	cmd := &cobra.Command{
+		Use:    "__egress-proxy",
+		Hidden: true,
+		Args:   cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			lf, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+			if err != nil {
+				return fmt.Errorf("the refusal log: %w", err)
+			}
+			defer lf.Close()
+			watched := &egress.Watched{Path: config, Interval: time.Second, OnError: func(err error) {
+				fmt.Fprintf(os.Stderr, "%s config kept, the new one is bad: %v\n", time.Now().UTC().Format(time.RFC3339), err)
+			}}
+			log := egress.NewLog(lf)
+			p := &egress.Proxy{Lookup: watched.Lookup, Resolver: net.DefaultResolver, Deny: log.Deny}
+			ln, err := net.Listen("tcp", listen)
+			if err != nil {
+				return err
+			}
+			srv := p.Server()
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			go func() {
+				<-ctx.Done()
+				sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+				defer cancel()
+				_ = srv.Shutdown(sctx)
+				_ = srv.Close()
+			}()
+			fmt.Fprintf(os.Stderr, "%s egress proxy on %s, config %s\n", time.Now().UTC().Format(time.RFC3339), ln.Addr(), config)
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&config, "config", "", "the proxy's config (JSON), re-read when it changes")
+	cmd.Flags().StringVar(&logPath, "log", "", "where refusals are appended, one JSON line each")
+	cmd.Flags().StringVar(&listen, "listen", ":3128", "the address to listen on")
+	_ = cmd.MarkFlagRequired("config")
+	_ = cmd.MarkFlagRequired("log")
+	return cmd
+}
