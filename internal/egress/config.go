@@ -119,4 +119,3 @@ func (w *Watched) Lookup(local netip.Addr) (Sandbox, bool) {
 	s, ok := w.refresh().by[local.Unmap()]
 	return s, ok
 }
-
