@@ -22,6 +22,7 @@ import (
 // and logs each refusal as a JSON line in --log.
 func NewCmdEgressProxy(_ *Deps) *cobra.Command {
 	var config, logPath, listen string
+	var grace time.Duration
 	cmd := &cobra.Command{
 		Use:    "__egress-proxy",
 		Hidden: true,
@@ -51,6 +52,28 @@ func NewCmdEgressProxy(_ *Deps) *cobra.Command {
 				_ = srv.Shutdown(sctx)
 				_ = srv.Close()
 			}()
+			// The proxy stops once no sandbox it serves is there (the
+			// container goes with it: --rm); the next launch starts one.
+			if grace > 0 {
+				go func() {
+					r := &egress.Reaper{Grace: grace, Misses: 2, Alive: egress.AliveTCP}
+					tick := time.NewTicker(10 * time.Second)
+					defer tick.Stop()
+					for {
+						select {
+						case <-ctx.Done():
+							return
+						case now := <-tick.C:
+							c, changed := watched.Current()
+							if r.Done(ctx, c, changed, now) {
+								fmt.Fprintf(os.Stderr, "%s no sandbox left: stopping\n", now.UTC().Format(time.RFC3339))
+								stop()
+								return
+							}
+						}
+					}
+				}()
+			}
 			fmt.Fprintf(os.Stderr, "%s egress proxy on %s, config %s\n", time.Now().UTC().Format(time.RFC3339), ln.Addr(), config)
 			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				return err
@@ -61,6 +84,7 @@ func NewCmdEgressProxy(_ *Deps) *cobra.Command {
 	cmd.Flags().StringVar(&config, "config", "", "the proxy's config (JSON), re-read when it changes")
 	cmd.Flags().StringVar(&logPath, "log", "", "where refusals are appended, one JSON line each")
 	cmd.Flags().StringVar(&listen, "listen", ":3128", "the address to listen on")
+	cmd.Flags().DurationVar(&grace, "reap-grace", time.Minute, "stop once the config is this old and no sandbox it names answers (0: never stop)")
 	_ = cmd.MarkFlagRequired("config")
 	_ = cmd.MarkFlagRequired("log")
 	return cmd

@@ -23,7 +23,10 @@ type Config struct {
 type ConfigSandbox struct {
 	Name      string   `json:"name"`
 	ProxyAddr string   `json:"proxyAddr"` // the proxy's address on the sandbox's network
-	Allow     []string `json:"allow"`
+	// Addr is the sandbox's own address there, once it runs (the reaper
+	// asks it whether it is still there).
+	Addr  string   `json:"addr,omitempty"`
+	Allow []string `json:"allow"`
 }
 
 // compiled is a Config ready for lookups.
@@ -71,6 +74,8 @@ type Watched struct {
 	checked time.Time
 	stamp   string
 	cur     compiled
+	raw     Config
+	changed time.Time // when the file last changed (its time)
 }
 
 func (w *Watched) refresh() compiled {
@@ -92,6 +97,7 @@ func (w *Watched) refresh() compiled {
 		return w.cur
 	}
 	w.stamp = stamp
+	w.changed = fi.ModTime()
 	data, err := os.ReadFile(w.Path)
 	var c Config
 	if err == nil {
@@ -111,7 +117,16 @@ func (w *Watched) refresh() compiled {
 		return w.cur
 	}
 	w.cur = next
+	w.raw = c
 	return w.cur
+}
+
+// Current is the config in force and when its file last changed.
+func (w *Watched) Current() (Config, time.Time) {
+	w.refresh()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.raw, w.changed
 }
 
 // Lookup is the proxy's Lookup from the current config.
