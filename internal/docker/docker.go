@@ -54,6 +54,7 @@ type RunSpec struct {
 	Mounts   []Mount
 	Env      map[string]string // literal, non-secret values
 	Network  string            // "" = docker's default
+	DNS      []string          // resolvers beyond the engine's own names ("" = the host's)
 	Ports    []Port
 	Workdir  string
 	Hostname string
@@ -128,6 +129,9 @@ func RunArgs(s RunSpec) []string {
 	}
 	if s.Network != "" {
 		a = append(a, "--network", s.Network)
+	}
+	for _, d := range s.DNS {
+		a = append(a, "--dns", d)
 	}
 	for _, p := range s.Ports {
 		a = append(a, "--publish", PortValue(p)) // loopback unless asked otherwise
@@ -241,9 +245,37 @@ func PsArgs(format string, filters ...string) []string {
 // TopArgs lists a container's processes (with PID and PPID).
 func TopArgs(name string) []string { return []string{"top", name, "-eo", "pid,ppid"} }
 
-// NetworkConnectArgs joins a running container to one more network.
-func NetworkConnectArgs(network, container string) []string {
-	return []string{"network", "connect", network, container}
+// NetworkConnectArgs joins a running container to one more network,
+// where the engine's DNS also answers it by the aliases.
+func NetworkConnectArgs(network, container string, aliases ...string) []string {
+	a := []string{"network", "connect"}
+	for _, al := range aliases {
+		a = append(a, "--alias", al)
+	}
+	return append(a, network, container)
+}
+
+// NetworkCreateArgs creates a bridge network; an internal one has no
+// route out of it (its members reach each other only).
+func NetworkCreateArgs(name string, internal bool, labels map[string]string) []string {
+	a := []string{"network", "create", "--driver", "bridge"}
+	if internal {
+		a = append(a, "--internal")
+	}
+	for _, k := range slices.Sorted(maps.Keys(labels)) {
+		a = append(a, "--label", k+"="+labels[k])
+	}
+	return append(a, name)
+}
+
+// NetworkDisconnectArgs takes a container off a network.
+func NetworkDisconnectArgs(network, container string) []string {
+	return []string{"network", "disconnect", "--force", network, container}
+}
+
+// NetworkRemoveArgs removes networks.
+func NetworkRemoveArgs(names ...string) []string {
+	return append([]string{"network", "rm"}, names...)
 }
 
 // ImageInspectArgs checks that an image exists locally.

@@ -96,6 +96,7 @@ func hardened() docker.RunSpec {
 			"NO_UPDATE_ZZZ": "1",
 		},
 		Network:    "ai-sandbox-net",
+		DNS:        []string{"127.0.0.1"},
 		Ports:      []docker.Port{{HostIP: "127.0.0.1", HostPort: 4096, ContainerPort: 4096}},
 		Workdir:    "/home/u/projects/web-app",
 		Entrypoint: []string{"/usr/local/bin/ai-sandbox-keeper", "--idle", "5m"},
@@ -431,6 +432,11 @@ func TestSmallArgv(t *testing.T) {
 		{docker.PsArgs("{{.Names}}", "label=ai-sandbox.tool", "status=running"), []string{"ps", "--no-trunc", "--format", "{{.Names}}", "--filter", "label=ai-sandbox.tool", "--filter", "status=running"}},
 		{docker.TopArgs("c"), []string{"top", "c", "-eo", "pid,ppid"}},
 		{docker.NetworkConnectArgs("n", "c"), []string{"network", "connect", "n", "c"}},
+		{docker.NetworkConnectArgs("n", "c", "ai-sandbox-proxy"), []string{"network", "connect", "--alias", "ai-sandbox-proxy", "n", "c"}},
+		{docker.NetworkCreateArgs("ai-x-egress", true, map[string]string{"b": "2", "a": "1"}), []string{"network", "create", "--driver", "bridge", "--internal", "--label", "a=1", "--label", "b=2", "ai-x-egress"}},
+		{docker.NetworkCreateArgs("n", false, nil), []string{"network", "create", "--driver", "bridge", "n"}},
+		{docker.NetworkDisconnectArgs("n", "c"), []string{"network", "disconnect", "--force", "n", "c"}},
+		{docker.NetworkRemoveArgs("a", "b"), []string{"network", "rm", "a", "b"}},
 		{docker.ImageInspectArgs("img", "{{.Id}}"), []string{"image", "inspect", "--format", "{{.Id}}", "img"}},
 	}
 	for _, tt := range tests {

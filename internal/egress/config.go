@@ -21,8 +21,8 @@ type Config struct {
 
 // ConfigSandbox is one sandbox in the proxy's config.
 type ConfigSandbox struct {
-	Name      string   `json:"name"`
-	ProxyAddr string   `json:"proxyAddr"` // the proxy's address on the sandbox's network
+	Name      string `json:"name"`
+	ProxyAddr string `json:"proxyAddr"` // the proxy's address on the sandbox's network
 	// Addr is the sandbox's own address there, once it runs (the reaper
 	// asks it whether it is still there).
 	Addr  string   `json:"addr,omitempty"`

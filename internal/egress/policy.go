@@ -67,3 +67,12 @@ func ClientEnv() map[string]string {
 		"NODE_USE_ENV_PROXY":     "1",
 	}
 }
+
+// NoResolver is the resolver a sandbox on the allowlist policy is given
+// beyond the engine's own names (the proxy's alias): an address of
+// TEST-NET-1 (RFC 5737), never routed, so a name lookup that bypasses
+// the proxy fails inside the sandbox's own network. The engine's
+// resolver asks it from the sandbox's namespace; a loopback resolver
+// inherited from the host would be asked from the host's on engines
+// before 26.0 (CVE-2024-29018), a way out.
+const NoResolver = "192.0.2.1"
