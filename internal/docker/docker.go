@@ -54,7 +54,7 @@ type RunSpec struct {
 	Mounts   []Mount
 	Env      map[string]string // literal, non-secret values
 	Network  string            // "" = docker's default
-	DNS      []string          // resolvers beyond the engine's own names ("" = the host's)
+	DNS      []string          `json:",omitempty"` // resolvers beyond the engine's own names (none = the host's)
 	Ports    []Port
 	Workdir  string
 	Hostname string

@@ -46,6 +46,7 @@ type State struct {
 	SpecHash string
 	Git      string // its git mode
 	Ports    []int  // the host ports it publishes
+	Egress   string // its egress policy
 }
 
 // defaultStartTimeout bounds the wait for a container that another
@@ -59,7 +60,7 @@ func (m *Manager) startTimeout() time.Duration {
 	return defaultStartTimeout
 }
 
-const inspectFormat = `{{.State.Status}}|{{.State.Running}}|{{index .Config.Labels "` + LabelSpecHash + `"}}|{{index .Config.Labels "` + LabelGit + `"}}|{{json .HostConfig.PortBindings}}`
+const inspectFormat = `{{.State.Status}}|{{.State.Running}}|{{index .Config.Labels "` + LabelSpecHash + `"}}|{{index .Config.Labels "` + LabelGit + `"}}|{{json .HostConfig.PortBindings}}|{{index .Config.Labels "` + LabelEgress + `"}}`
 
 func (m *Manager) argv(args []string) []string {
 	return append([]string{m.Docker}, args...)
@@ -110,11 +111,11 @@ func (m *Manager) Inspect(ctx context.Context, name string) (State, error) {
 		}
 		return State{}, engineError("inspect "+name, res)
 	}
-	f := strings.SplitN(strings.TrimSpace(string(res.Stdout)), "|", 5)
-	for len(f) < 5 {
+	f := strings.SplitN(strings.TrimSpace(string(res.Stdout)), "|", 6)
+	for len(f) < 6 {
 		f = append(f, "")
 	}
-	return State{Exists: true, Status: f[0], Running: f[1] == "true", SpecHash: f[2], Git: f[3], Ports: bindingPorts(f[4])}, nil
+	return State{Exists: true, Status: f[0], Running: f[1] == "true", SpecHash: f[2], Git: f[3], Ports: bindingPorts(f[4]), Egress: f[5]}, nil
 }
 
 // Container is a running sandbox, as listed by List.
@@ -269,6 +270,10 @@ func (m *Manager) ensureFrom(ctx context.Context, p Plan, st State) (Outcome, er
 					return 0, ui.WithHint(fmt.Errorf("%s runs with git access %s and has sessions attached; this launch asks for %s, so it does not join it", p.Name, st.Git, want),
 						"end its sessions or stop it ('ai-sandbox stop'), then run again")
 				}
+				if want := p.Run.Labels[LabelEgress]; lessEgress(want, st.Egress) {
+					return 0, ui.WithHint(fmt.Errorf("%s runs with egress %s and has sessions attached; this launch asks for %s, so it does not join it", p.Name, egressName(st.Egress), want),
+						"end its sessions or stop it ('ai-sandbox stop'), then run again")
+				}
 				return Mismatch, nil
 			}
 			if err := m.remove(ctx, p.Name); err != nil {
@@ -326,6 +331,29 @@ func lessGit(want, has string) bool {
 	return rank(want) < rank(has)
 }
 
+// lessEgress reports whether egress policy want is stricter than has: a
+// launch never joins a sandbox that reaches more than it asked for. A
+// sandbox with no label predates the policies: it is open.
+func lessEgress(want, has string) bool {
+	rank := func(p string) int {
+		switch p {
+		case "none":
+			return 0
+		case "allowlist":
+			return 1
+		}
+		return 2
+	}
+	return want != "" && rank(want) < rank(has)
+}
+
+func egressName(p string) string {
+	if p == "" {
+		return "open"
+	}
+	return p
+}
+
 // pause waits a moment, or fails once the deadline has passed.
 func (m *Manager) pause(ctx context.Context, deadline time.Time, name string) error {
 	if time.Now().After(deadline) {
@@ -353,6 +381,11 @@ func (m *Manager) remove(ctx context.Context, name string) error {
 // create starts the container. conflict is true when a container of that
 // name exists already (another launch won the race).
 func (m *Manager) create(ctx context.Context, p Plan) (conflict bool, err error) {
+	if p.Egress != nil {
+		if err := m.ensureEgress(ctx, p); err != nil {
+			return false, err
+		}
+	}
 	res, err := m.output(ctx, docker.RunArgs(p.Run))
 	if err != nil {
 		return false, err
@@ -386,6 +419,13 @@ func (m *Manager) create(ctx context.Context, p Plan) (conflict bool, err error)
 			return false, missingNetwork(n)
 		}
 		return false, engineError("connect "+p.Name+" to the network "+n, res)
+	}
+	if p.Egress != nil {
+		if err := m.recordEgress(ctx, p); err != nil {
+			// Without its address the proxy would stop under it.
+			_ = m.remove(ctx, p.Name)
+			return false, err
+		}
 	}
 	return false, nil
 }

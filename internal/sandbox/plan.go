@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/ai-sandbox/ai-sandbox/internal/docker"
+	"github.com/ai-sandbox/ai-sandbox/internal/egress"
 	"github.com/ai-sandbox/ai-sandbox/internal/hostfs"
 )
 
@@ -93,6 +94,14 @@ type Facts struct {
 	PortBind    string // "localhost" or "all"
 	Ports       []int
 	Networks    []string
+	// Egress is the egress policy (egress.PolicyAllowlist, …; "" =
+	// open). For the allowlist: Allow is the sandbox's allowlist, Binary
+	// the static ai-sandbox binary the proxy runs, Refused the host's
+	// own addresses.
+	Egress  egress.Policy
+	Allow   []string
+	Binary  string
+	Refused []string
 	// ImageEnv are literal, non-secret variables for the container
 	// (CA bundle locations and the like).
 	ImageEnv map[string]string
@@ -128,6 +137,9 @@ type Plan struct {
 	// ExtraNetworks are joined after start (older engines accept one
 	// --network on docker run).
 	ExtraNetworks []string
+	// Egress is set for the allowlist policy: the network and the proxy
+	// made ready before the container starts.
+	Egress *EgressPlan
 	// SessionID names the session's processes (signals are forwarded to
 	// them) and its start token.
 	SessionID  string
@@ -193,6 +205,27 @@ func NewPlan(f Facts) Plan {
 		network = f.Networks[0]
 		extra = append(extra, f.Networks[1:]...)
 	}
+	var dns []string
+	var egressPlan *EgressPlan
+	switch f.Egress {
+	case egress.PolicyNone:
+		network, extra, published = "none", nil, nil
+	case egress.PolicyAllowlist:
+		// The sandbox's own internal network, and nothing else: the
+		// gatherer refuses ports and networks that would open a way out.
+		network, extra = EgressNetwork(name), nil
+		dns = []string{egress.NoResolver}
+		for k, v := range egress.ClientEnv() {
+			env[k] = v
+		}
+		egressPlan = &EgressPlan{
+			Network: network,
+			Proxy:   ProxySpec(f.UID, f.GID, f.Image, f.Binary, filepath.Join(f.State, "egress")),
+			Entry:   egress.ConfigSandbox{Name: name, Allow: append([]string{}, f.Allow...)},
+			Refused: append([]string(nil), f.Refused...),
+			Store:   EgressStore(f.State),
+		}
+	}
 	secOpt := []string{"no-new-privileges"}
 	if f.Seccomp != "" {
 		secOpt = append(secOpt, "seccomp="+f.Seccomp)
@@ -225,6 +258,7 @@ func NewPlan(f Facts) Plan {
 		Mounts:     mounts,
 		Env:        env,
 		Network:    network,
+		DNS:        dns,
 		Ports:      published,
 		Workdir:    f.Project,
 		Entrypoint: []string{"/bin/sh", "-c", keeperEntry, "ai-sandbox-keeper", Keeper},
@@ -241,6 +275,7 @@ func NewPlan(f Facts) Plan {
 		LabelIdle:      f.IdleTimeout.String(),
 		LabelOwner:     strconv.Itoa(f.UID),
 		LabelGit:       gitMode(f.GitMode),
+		LabelEgress:    egressLabel(f.Egress),
 	}
 
 	execEnv := map[string]string{}
@@ -259,10 +294,17 @@ func NewPlan(f Facts) Plan {
 		PassEnv:     f.SecretNames,
 	}
 	p := Plan{Name: name, Host: hostOps(f), Run: run, Cmd: f.Cmd, SpecHash: hash, ExtraNetworks: extra,
-		SessionID: f.SessionID, rows: f.Rows, cols: f.Cols}
+		Egress: egressPlan, SessionID: f.SessionID, rows: f.Rows, cols: f.Cols}
 	p.Exec = exec
 	p.Exec = p.session(hash, f.TTY, !f.TTY)
 	return p
+}
+
+func egressLabel(p egress.Policy) string {
+	if p == "" {
+		return string(egress.PolicyOpen)
+	}
+	return string(p)
 }
 
 func gitMode(m string) string {
@@ -296,6 +338,11 @@ func hostOps(f Facts) []hostfs.Op {
 		add(hostfs.MkdirAll, filepath.Dir(f.Seccomp), nil, 0o700)
 		add(hostfs.Write, f.Seccomp, f.SeccompProfile, 0o644)
 	}
+	if f.Egress == egress.PolicyAllowlist {
+		// The proxy's config (mounted read-only into it) and its log.
+		add(hostfs.MkdirAll, filepath.Join(f.State, "egress", egress.ConfDir), nil, 0o700)
+		add(hostfs.MkdirAll, filepath.Join(f.State, "egress", egress.LogDir), nil, 0o700)
+	}
 	ops = append(ops, f.HostOps...)
 	ops = append(ops, hostfs.Op{Kind: hostfs.CheckDir, Root: f.Project})
 	add(hostfs.CheckDir, f.Home, nil, 0)
@@ -303,6 +350,10 @@ func hostOps(f Facts) []hostfs.Op {
 	add(hostfs.CheckFile, f.Group, nil, 0)
 	if f.DB != "" {
 		add(hostfs.CheckDir, f.DB, nil, 0)
+	}
+	if f.Egress == egress.PolicyAllowlist {
+		add(hostfs.CheckDir, filepath.Join(f.State, "egress", egress.ConfDir), nil, 0)
+		add(hostfs.CheckDir, filepath.Join(f.State, "egress", egress.LogDir), nil, 0)
 	}
 	return ops
 }

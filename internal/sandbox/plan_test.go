@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -12,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ai-sandbox/ai-sandbox/internal/docker"
+	"github.com/ai-sandbox/ai-sandbox/internal/egress"
 	"github.com/ai-sandbox/ai-sandbox/internal/hostfs"
 )
 
@@ -52,9 +54,14 @@ func render(p Plan) string {
 	for _, o := range p.Host {
 		host = append(host, "# host: "+o.String())
 	}
-	return strings.Join(host, "\n") + "\n\n" +
+	out := strings.Join(host, "\n") + "\n\n" +
 		strings.Join(append([]string{"docker"}, docker.RunArgs(p.Run)...), "\n") + "\n\n" +
 		strings.Join(append([]string{"docker"}, docker.ExecArgs(p.Exec)...), "\n") + "\n"
+	if e := p.Egress; e != nil {
+		out += "\n# egress: network " + e.Network + ", entry " + fmt.Sprintf("%+v", e.Entry) + ", refused " + strings.Join(e.Refused, " ") + "\n" +
+			strings.Join(append([]string{"docker"}, docker.RunArgs(e.Proxy)...), "\n") + "\n"
+	}
+	return out
 }
 
 func TestPlanGolden(t *testing.T) {
@@ -75,6 +82,20 @@ func TestPlanGolden(t *testing.T) {
 			f.HostConfig = []docker.Mount{{Source: "/home/u/.config/opencode", Target: "/home/agent/.config/opencode", ReadOnly: true}}
 			f.ExtraMounts = []docker.Mount{{Source: "/data/a, \"b\" ü", Target: "/data/a, \"b\" ü", ReadOnly: true}}
 			f.CPUs = "2"
+		},
+		"egress-allowlist": func(f *Facts) {
+			f.Tool = "claude"
+			f.Egress = egress.PolicyAllowlist
+			f.Allow = []string{"api.anthropic.com", "*.anthropic.com", "localhost:11434"}
+			f.Binary = "/usr/local/bin/ai-sandbox"
+			f.Refused = []string{"192.0.2.10/32", "2001:db8::10/128"}
+			f.Ports = []int{3000}
+			f.Networks = []string{"db"}
+		},
+		"egress-none": func(f *Facts) {
+			f.Egress = egress.PolicyNone
+			f.Ports = []int{3000}
+			f.Networks = []string{"db"}
 		},
 		"all-interfaces-no-limits": func(f *Facts) {
 			f.PortBind = "all"

@@ -1,0 +1,211 @@
+package sandbox
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ai-sandbox/ai-sandbox/internal/docker"
+	"github.com/ai-sandbox/ai-sandbox/internal/egress"
+	"github.com/ai-sandbox/ai-sandbox/internal/hostfs"
+	"github.com/ai-sandbox/ai-sandbox/internal/ui"
+)
+
+// LabelEgress is a sandbox's egress policy; on the proxy container,
+// LabelRole says what it is.
+const (
+	LabelEgress = "ai-sandbox.egress"
+	LabelRole   = "ai-sandbox.role"
+	RoleProxy   = "egress-proxy"
+)
+
+// EgressPlan is the allowlist policy's part of a plan: the sandbox's own
+// internal network, the user's proxy and the sandbox's entry in the
+// proxy's config.
+type EgressPlan struct {
+	Network string
+	Proxy   docker.RunSpec
+	Entry   egress.ConfigSandbox // its addresses are filled in by the launch
+	Refused []string             // the host's own addresses, refused for every sandbox
+	Store   egress.Store
+}
+
+// ProxyName is the name of a user's proxy container.
+func ProxyName(uid int) string { return "ai-sandbox-egress-" + strconv.Itoa(uid) }
+
+// EgressNetwork is the name of a sandbox's own network.
+func EgressNetwork(sandbox string) string { return sandbox + "-net" }
+
+// Paths of the proxy's files inside its container.
+const (
+	proxyBinary  = "/ai-sandbox"
+	proxyConfDir = "/egress/conf"
+	proxyLogDir  = "/egress/log"
+)
+
+// ProxySpec is a user's proxy container: the ai-sandbox binary (static)
+// mounted read-only into an image that is there already (the sandbox's),
+// run as the user, hardened like the sandboxes, on the engine's default
+// bridge; the sandboxes' networks are joined one by one.
+func ProxySpec(uid, gid int, image, binary, egressDir string) docker.RunSpec {
+	return docker.RunSpec{
+		Name:        ProxyName(uid),
+		Image:       image,
+		Labels:      map[string]string{LabelOwner: strconv.Itoa(uid), LabelRole: RoleProxy},
+		User:        strconv.Itoa(uid) + ":" + strconv.Itoa(gid),
+		ReadOnly:    true,
+		CapDrop:     []string{"ALL"},
+		SecurityOpt: []string{"no-new-privileges"},
+		PidsLimit:   128,
+		Memory:      "256m",
+		Mounts: []docker.Mount{
+			{Source: binary, Target: proxyBinary, ReadOnly: true},
+			{Source: filepath.Join(egressDir, egress.ConfDir), Target: proxyConfDir, ReadOnly: true},
+			{Source: filepath.Join(egressDir, egress.LogDir), Target: proxyLogDir},
+		},
+		Entrypoint: []string{proxyBinary},
+		Cmd: []string{"__egress-proxy",
+			"--config", proxyConfDir + "/" + egress.ConfFile,
+			"--log", proxyLogDir + "/" + egress.LogFile,
+			"--listen", ":" + strconv.Itoa(egress.ProxyPort)},
+	}
+}
+
+// ensureEgress readies a sandbox's way out before it starts: its own
+// internal network, the user's proxy running and joined to it under
+// egress.ProxyAlias, and its entry in the proxy's config.
+func (m *Manager) ensureEgress(ctx context.Context, p Plan) error {
+	e := p.Egress
+	if err := m.ensureNetwork(ctx, e.Network); err != nil {
+		return err
+	}
+	if err := e.Store.Prepare(); err != nil {
+		return err
+	}
+	deadline := time.Now().Add(m.startTimeout())
+	for {
+		if err := m.ensureProxy(ctx, e.Proxy, deadline); err != nil {
+			return err
+		}
+		res, err := m.output(ctx, docker.NetworkConnectArgs(e.Network, e.Proxy.Name, egress.ProxyAlias))
+		if err != nil {
+			return err
+		}
+		if res.ExitCode == 0 || bytes.Contains(res.Stderr, []byte("already exists")) {
+			break
+		}
+		// The proxy stopped in between (its reaper found no sandbox):
+		// start it again.
+		if stopped(res.Stderr) {
+			if err := m.pause(ctx, deadline, e.Proxy.Name); err != nil {
+				return engineError("connect the egress proxy to "+e.Network, res)
+			}
+			continue
+		}
+		return engineError("connect the egress proxy to "+e.Network, res)
+	}
+	addr, err := m.addressOn(ctx, e.Proxy.Name, e.Network)
+	if err != nil {
+		return err
+	}
+	entry := e.Entry
+	entry.ProxyAddr = addr
+	return e.Store.Update(func(c *egress.Config) {
+		c.Put(entry)
+		c.Refused = e.Refused
+	})
+}
+
+// recordEgress writes the sandbox's own address into the proxy's config
+// once it runs (the proxy's reaper asks it whether it is still there).
+func (m *Manager) recordEgress(ctx context.Context, p Plan) error {
+	addr, err := m.addressOn(ctx, p.Name, p.Egress.Network)
+	if err != nil {
+		return err
+	}
+	return p.Egress.Store.Update(func(c *egress.Config) { c.SetAddr(p.Name, addr) })
+}
+
+func stopped(stderr []byte) bool {
+	return bytes.Contains(stderr, []byte("No such container")) || bytes.Contains(stderr, []byte("is not running"))
+}
+
+// ensureNetwork creates an internal network unless it exists.
+func (m *Manager) ensureNetwork(ctx context.Context, name string) error {
+	res, err := m.output(ctx, docker.NetworkInspectArgs("{{.Internal}}", name))
+	if err != nil {
+		return err
+	}
+	if res.ExitCode == 0 {
+		if strings.TrimSpace(string(res.Stdout)) != "true" {
+			return ui.WithHint(fmt.Errorf("the network %s exists but is not internal: a sandbox on it could reach anything", name),
+				"remove it ('docker network rm "+name+"') and run again")
+		}
+		return nil
+	}
+	res, err = m.output(ctx, docker.NetworkCreateArgs(name, true, map[string]string{LabelRole: "egress-network"}))
+	if err != nil {
+		return err
+	}
+	if res.ExitCode != 0 && !bytes.Contains(res.Stderr, []byte("already exists")) {
+		return engineError("create the network "+name, res)
+	}
+	return nil
+}
+
+// ensureProxy starts the user's proxy unless it runs.
+func (m *Manager) ensureProxy(ctx context.Context, spec docker.RunSpec, deadline time.Time) error {
+	for {
+		st, err := m.Inspect(ctx, spec.Name)
+		if err != nil {
+			return err
+		}
+		switch {
+		case st.Running:
+			return nil
+		case st.Exists && (st.Status == "created" || st.Status == "restarting"):
+			// another launch is starting it
+		case st.Exists:
+			if err := m.remove(ctx, spec.Name); err != nil {
+				return err
+			}
+		default:
+			res, err := m.output(ctx, docker.RunArgs(spec))
+			if err != nil {
+				return err
+			}
+			if res.ExitCode == 0 {
+				return nil
+			}
+			if !bytes.Contains(res.Stderr, []byte("is already in use")) {
+				return engineError("start the egress proxy "+spec.Name, res)
+			}
+		}
+		if err := m.pause(ctx, deadline, spec.Name); err != nil {
+			return fmt.Errorf("the egress proxy %s did not start: %w", spec.Name, err)
+		}
+	}
+}
+
+// addressOn reads a container's IPv4 address on a network.
+func (m *Manager) addressOn(ctx context.Context, container, network string) (string, error) {
+	format := `{{with index .NetworkSettings.Networks ` + strconv.Quote(network) + `}}{{.IPAddress}}{{end}}`
+	res, err := m.output(ctx, docker.InspectArgs(container, format))
+	if err != nil {
+		return "", err
+	}
+	addr := strings.TrimSpace(string(res.Stdout))
+	if res.ExitCode != 0 || addr == "" {
+		return "", engineError(fmt.Sprintf("read the address of %s on %s", container, network), res)
+	}
+	return addr, nil
+}
+
+// EgressStore is the proxy's config store below the state folder.
+func EgressStore(state string) egress.Store {
+	return egress.Store{Root: hostfs.New(filepath.Join(state, "egress"))}
+}
