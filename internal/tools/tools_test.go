@@ -1,6 +1,7 @@
 package tools
 
 import (
+	"github.com/ai-sandbox/ai-sandbox/internal/egress"
 	"path"
 	"regexp"
 	"strings"
@@ -114,5 +115,31 @@ func TestSHA256Arg(t *testing.T) {
 	}
 	if got := (Install{VersionArg: "X"}).SHA256Arg(); got != "X_SHA256" {
 		t.Error(got)
+	}
+}
+
+func TestEveryAgentHasItsHosts(t *testing.T) {
+	table := New()
+	for _, tool := range table.All() {
+		if len(tool.EgressHosts()) == 0 {
+			t.Errorf("%s: no hosts for the allowlist policy", tool.Name)
+		}
+	}
+	for name := range agentHosts {
+		if _, ok := table.Lookup(name); !ok {
+			t.Errorf("hosts for %s, which is not in the tool table", name)
+		}
+	}
+}
+
+func TestEgressHostsAreRules(t *testing.T) {
+	table := New()
+	for _, tool := range table.All() {
+		if _, err := egress.ParseAllowlist(tool.EgressHosts()); err != nil {
+			t.Errorf("%s: %v", tool.Name, err)
+		}
+	}
+	if _, err := egress.ParseAllowlist(CommonHosts); err != nil {
+		t.Errorf("common hosts: %v", err)
 	}
 }
