@@ -18,6 +18,7 @@ import (
 
 	"github.com/ai-sandbox/ai-sandbox/internal/config"
 	"github.com/ai-sandbox/ai-sandbox/internal/docker"
+	"github.com/ai-sandbox/ai-sandbox/internal/egress"
 	"github.com/ai-sandbox/ai-sandbox/internal/envfile"
 	"github.com/ai-sandbox/ai-sandbox/internal/gitaccess"
 	"github.com/ai-sandbox/ai-sandbox/internal/hostexec"
@@ -99,6 +100,7 @@ type runOptions struct {
 	quiet           bool
 	expose          []string
 	networks        []string
+	allow           []string
 	mounts          []string
 	envNames        []string
 	flags           *pflag.FlagSet
@@ -126,6 +128,8 @@ func newRunFlags(o *runOptions) *pflag.FlagSet {
 	fs.BoolVar(&o.allowUnsecured, "allow-unsecured", false, "run a web server without a password, and without the warning")
 	fs.StringSliceVarP(&o.expose, "expose", "e", nil, "publish container ports on the host (`PORT[,PORT]`; 127.0.0.1 unless --port-bind all)")
 	fs.StringSliceVarP(&o.networks, "network", "n", nil, "join docker networks (`NAME[,NAME]`; no name on a terminal: pick, and maybe save)")
+	fs.StringSliceVar(&o.allow, "allow", nil, "allow one more host for this run under the allowlist policy (`HOST[:PORT]`, *.domain for its subdomains)")
+	fs.String("egress", string(egress.PolicyAllowlist), "what the sandbox may reach: allowlist (its agent's hosts and the registries, through a proxy), open (everything) or none")
 	fs.StringArrayVar(&o.mounts, "mount", nil, "mount a host path too: `SRC[:DST][:ro|rw]`, read-only unless :rw")
 	fs.StringSliceVar(&o.envNames, "env", nil, "pass one more env-file key (`NAME`) to this run")
 	fs.String("image", config.DefaultImage, "the sandbox image")
@@ -540,6 +544,9 @@ func gatherRun(ctx context.Context, deps *Deps, o *runOptions) (*runFacts, error
 	}
 	if f.TTY {
 		f.Rows, f.Cols = terminalSize(s)
+	}
+	if err := egressFacts(deps, cfg, settings, o, ws, agent, &f); err != nil {
+		return nil, err
 	}
 	f.Passwd, f.Group = passwdPaths(p, f.UID, f.GID)
 	seccompFacts(p, settings.Seccomp, &f)

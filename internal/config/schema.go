@@ -18,6 +18,7 @@ type Config struct {
 	// Added by ai-sandbox.
 	Settings Settings `json:"settings"`
 	Image    Image    `json:"image"`
+	Egress   Egress   `json:"egress"`
 
 	unknown []unknownKey
 }
@@ -38,6 +39,15 @@ type Git struct {
 type Networks struct {
 	Global     []string            `json:"global"`
 	Workspaces map[string][]string `json:"workspaces"`
+}
+
+// Egress is what the sandboxes may reach: the policy per workspace (over
+// settings.egress) and the hosts allowed beyond each agent's own, for
+// every sandbox and per workspace.
+type Egress struct {
+	Workspaces map[string]string   `json:"workspaces,omitempty"`
+	Allow      []string            `json:"allow,omitempty"`
+	AllowIn    map[string][]string `json:"allowWorkspaces,omitempty"`
 }
 
 // Tools records what the image holds and per-tool choices.
@@ -68,6 +78,7 @@ type Settings struct {
 	TmpSize     string `json:"tmpSize,omitempty"`
 	CPUShares   *int64 `json:"cpuShares,omitempty"`
 	Seccomp     string `json:"seccomp,omitempty"`
+	Egress      string `json:"egress,omitempty"`
 }
 
 // Image records how the sandbox image was built, so that a rebuild with

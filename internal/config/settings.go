@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+
+	"github.com/ai-sandbox/ai-sandbox/internal/egress"
 	"github.com/spf13/viper"
 )
 
@@ -39,6 +41,7 @@ type Resolved struct {
 	TmpSize   string
 	CPUShares int64  // relative CPU weight (docker's default is 1024)
 	Seccomp   string // "ai-sandbox" (our profile) or "docker" (the engine's default)
+	Egress    egress.Policy
 	// Source says where each setting came from: flag, env, file or default.
 	Source map[string]string
 }
@@ -75,6 +78,7 @@ func settingsTable() []setting {
 			return strconv.FormatInt(*s.CPUShares, 10), true
 		}, strconv.Itoa(DefaultCPUShares)},
 		{"seccomp", "AI_SANDBOX_SECCOMP", str(func(s Settings) string { return s.Seccomp }), DefaultSeccomp},
+		{"egress", "AI_SANDBOX_EGRESS", str(func(s Settings) string { return s.Egress }), string(egress.PolicyAllowlist)},
 	}
 }
 
@@ -181,6 +185,11 @@ func Resolve(file Settings, getenv func(string) string, flags *pflag.FlagSet) (R
 	default:
 		return r, fmt.Errorf("seccomp %q (from %s): expected ai-sandbox (docker's default profile without ptrace) or docker (the engine's default, for debugging)", sc, src["seccomp"])
 	}
+	pol, err := egress.ParsePolicy(v.GetString("egress"))
+	if err != nil {
+		return r, fmt.Errorf("egress (from %s): %w", src["egress"], err)
+	}
+	r.Egress = pol
 	return r, nil
 }
 

@@ -37,7 +37,7 @@ func settingFlags(t *testing.T, set map[string]string) *pflag.FlagSet {
 func int64p(v int64) *int64 { return &v }
 
 func TestSettingKeysAndEnv(t *testing.T) {
-	want := []string{"image", "idle-timeout", "pids-limit", "memory", "cpus", "port-bind", "tmp-size", "cpu-shares", "seccomp"}
+	want := []string{"image", "idle-timeout", "pids-limit", "memory", "cpus", "port-bind", "tmp-size", "cpu-shares", "seccomp", "egress"}
 	if diff := cmp.Diff(want, config.SettingKeys()); diff != "" {
 		t.Errorf("keys (-want +got):\n%s", diff)
 	}
@@ -60,10 +60,10 @@ func TestResolveDefaults(t *testing.T) {
 	want := config.Resolved{
 		Image: config.DefaultImage, IdleTimeout: config.DefaultIdleTimeout, PidsLimit: config.DefaultPidsLimit,
 		Memory: config.DefaultMemory, CPUs: "", PortBind: "localhost",
-		TmpSize: "2048m", CPUShares: config.DefaultCPUShares, Seccomp: "ai-sandbox",
+		TmpSize: "2048m", CPUShares: config.DefaultCPUShares, Seccomp: "ai-sandbox", Egress: "allowlist",
 		Source: map[string]string{"image": "default", "idle-timeout": "default", "pids-limit": "default",
 			"memory": "default", "cpus": "default", "port-bind": "default",
-			"tmp-size": "default", "cpu-shares": "default", "seccomp": "default"},
+			"tmp-size": "default", "cpu-shares": "default", "seccomp": "default", "egress": "default"},
 	}
 	if diff := cmp.Diff(want, r); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
@@ -275,5 +275,16 @@ func TestResolveRejectsBadValues(t *testing.T) {
 				t.Errorf("error %q: no trailing period or space", err)
 			}
 		})
+	}
+}
+
+func TestResolveEgress(t *testing.T) {
+	r, err := config.Resolve(config.Settings{Egress: "none"}, envMap(map[string]string{"AI_SANDBOX_EGRESS": "open"}), nil)
+	if err != nil || r.Egress != "open" || r.Source["egress"] != "env" {
+		t.Errorf("env over file: %q from %s, %v", r.Egress, r.Source["egress"], err)
+	}
+	_, err = config.Resolve(config.Settings{Egress: "closed"}, envMap(nil), nil)
+	if err == nil || !strings.Contains(err.Error(), "egress (from file)") || !strings.Contains(err.Error(), "allowlist, open, none") {
+		t.Errorf("bad policy: %v", err)
 	}
 }
