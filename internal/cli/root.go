@@ -224,7 +224,7 @@ Start with 'ai-sandbox setup', or whitelist a project and run a shell:
 	add("manage", NewCmdWorkspace(deps), NewCmdGit(deps), NewCmdNetwork(deps), NewCmdImage(deps), NewCmdTools(deps),
 		NewCmdPs(deps), NewCmdStop(deps), NewCmdReport(deps), NewCmdProject(deps), NewCmdClean(deps), NewCmdMigrateOpencodeDB(deps), NewCmdConfig(deps), NewCmdUpdate(deps))
 	add("other", NewCmdDoctor(deps), NewCmdCompletion(deps), NewCmdVersion(deps))
-	root.AddCommand(NewCmdGitRelay(deps), NewCmdProbe(deps), NewCmdEgressProxy(deps))
+	root.AddCommand(NewCmdGitRelay(deps), NewCmdProbe(deps), NewCmdEgressProxy(deps), NewCmdPortForward(deps))
 	root.SetHelpCommandGroupID("other")
 	return root
 }

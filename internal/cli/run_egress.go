@@ -84,12 +84,6 @@ func egressFacts(deps *Deps, cfg *config.Config, settings config.Resolved, o *ru
 		}
 		return nil
 	}
-	if len(f.Ports) > 0 {
-		// TODO(issue 15): a forwarder container on the bridge publishes
-		// them; until then the internal network would publish nothing.
-		return ui.WithHint(&ui.UsageError{Err: fmt.Errorf("egress allowlist (from %s): port %d cannot be published from the sandbox's internal network yet", from, f.Ports[0])},
-			"publish it with --egress open for this run")
-	}
 	if len(f.Networks) > 0 {
 		return ui.WithHint(&ui.UsageError{Err: fmt.Errorf("egress allowlist (from %s): joining the network %s would give this sandbox a way out around the proxy", from, f.Networks[0])},
 			"join it with --egress open for this run ('ai-sandbox network' shows where it was saved)")

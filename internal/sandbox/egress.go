@@ -32,6 +32,8 @@ type EgressPlan struct {
 	Entry   egress.ConfigSandbox // its addresses are filled in by the launch
 	Refused []string             // the host's own addresses, refused for every sandbox
 	Store   egress.Store
+	// Forwarder publishes the sandbox's ports (nil: none asked for).
+	Forwarder *docker.RunSpec
 }
 
 // ProxyName is the name of a user's proxy container.
@@ -73,6 +75,63 @@ func ProxySpec(uid, gid int, image, binary, egressDir string) docker.RunSpec {
 			"--log", proxyLogDir + "/" + egress.LogFile,
 			"--listen", ":" + strconv.Itoa(egress.ProxyPort)},
 	}
+}
+
+// RoleForwarder marks a sandbox's port forwarder.
+const RoleForwarder = "port-forwarder"
+
+// ForwarderName is the name of a sandbox's port forwarder.
+func ForwarderName(sandbox string) string { return sandbox + "-ports" }
+
+// ForwarderSpec is a sandbox's port forwarder under the allowlist
+// policy: on the engine's bridge, publishing the sandbox's ports, and
+// relaying them to the sandbox by name once it joins the sandbox's
+// network; hardened like the proxy. It stops when the sandbox is gone.
+func ForwarderSpec(sandbox string, uid, gid int, image, binary string, ports []docker.Port) docker.RunSpec {
+	list := make([]string, len(ports))
+	for i, p := range ports {
+		list[i] = strconv.Itoa(p.ContainerPort)
+	}
+	return docker.RunSpec{
+		Name:        ForwarderName(sandbox),
+		Image:       image,
+		Labels:      map[string]string{LabelOwner: strconv.Itoa(uid), LabelRole: RoleForwarder},
+		User:        strconv.Itoa(uid) + ":" + strconv.Itoa(gid),
+		ReadOnly:    true,
+		CapDrop:     []string{"ALL"},
+		SecurityOpt: []string{"no-new-privileges"},
+		PidsLimit:   64,
+		Memory:      "64m",
+		Mounts:      []docker.Mount{{Source: binary, Target: proxyBinary, ReadOnly: true}},
+		Ports:       append([]docker.Port(nil), ports...),
+		Entrypoint:  []string{proxyBinary},
+		Cmd:         []string{"__port-forward", "--to", sandbox, "--ports", strings.Join(list, ",")},
+	}
+}
+
+// startForwarder starts the sandbox's port forwarder (replacing one left
+// from an earlier run) and joins it to the sandbox's network.
+func (m *Manager) startForwarder(ctx context.Context, p Plan) error {
+	fwd := p.Egress.Forwarder
+	if err := m.remove(ctx, fwd.Name); err != nil {
+		return err
+	}
+	res, err := m.output(ctx, docker.RunArgs(*fwd))
+	if err != nil {
+		return err
+	}
+	if res.ExitCode != 0 {
+		return engineError("publish the ports of "+p.Name, res)
+	}
+	res, err = m.output(ctx, docker.NetworkConnectArgs(p.Egress.Network, fwd.Name))
+	if err != nil {
+		return err
+	}
+	if res.ExitCode != 0 {
+		_ = m.remove(ctx, fwd.Name)
+		return engineError("connect the port forwarder of "+p.Name, res)
+	}
+	return nil
 }
 
 // ensureEgress readies a sandbox's way out before it starts: its own

@@ -421,8 +421,13 @@ func (m *Manager) create(ctx context.Context, p Plan) (conflict bool, err error)
 		return false, engineError("connect "+p.Name+" to the network "+n, res)
 	}
 	if p.Egress != nil {
-		if err := m.recordEgress(ctx, p); err != nil {
-			// Without its address the proxy would stop under it.
+		err := m.recordEgress(ctx, p)
+		if err == nil && p.Egress.Forwarder != nil {
+			err = m.startForwarder(ctx, p)
+		}
+		if err != nil {
+			// Without its address the proxy would stop under it;
+			// without its forwarder its ports are not published.
 			_ = m.remove(ctx, p.Name)
 			return false, err
 		}

@@ -225,6 +225,13 @@ func NewPlan(f Facts) Plan {
 			Refused: append([]string(nil), f.Refused...),
 			Store:   EgressStore(f.State),
 		}
+		// An internal network publishes nothing: a forwarder on the
+		// bridge publishes the ports and relays them to the sandbox.
+		if len(published) > 0 {
+			fwd := ForwarderSpec(name, f.UID, f.GID, f.Image, f.Binary, published)
+			egressPlan.Forwarder = &fwd
+			published = nil
+		}
 	}
 	secOpt := []string{"no-new-privileges"}
 	if f.Seccomp != "" {
@@ -264,7 +271,11 @@ func NewPlan(f Facts) Plan {
 		Entrypoint: []string{"/bin/sh", "-c", keeperEntry, "ai-sandbox-keeper", Keeper},
 		Cmd:        []string{strconv.Itoa(int(f.IdleTimeout / time.Second))},
 	}
-	hash := specHash(run, extra)
+	var forwarded []docker.Port
+	if egressPlan != nil && egressPlan.Forwarder != nil {
+		forwarded = egressPlan.Forwarder.Ports
+	}
+	hash := specHash(run, extra, forwarded)
 	run.Env["AI_SANDBOX_SPEC"] = hash
 	run.Labels = map[string]string{
 		LabelTool:      f.Tool,
@@ -402,12 +413,13 @@ func bit(b bool) string {
 // specHash fingerprints what makes two containers different: image,
 // mounts, limits, ports, networks, environment (names and non-secret
 // values; secrets travel per session and never count).
-func specHash(run docker.RunSpec, extraNetworks []string) string {
+func specHash(run docker.RunSpec, extraNetworks []string, forwarded []docker.Port) string {
 	run.Labels = nil
 	data, _ := json.Marshal(struct {
 		Run      docker.RunSpec
 		Networks []string
-	}{run, extraNetworks})
+		Forward  []docker.Port `json:",omitempty"`
+	}{run, extraNetworks, forwarded})
 	sum := sha256.Sum256(data)
 	return hex.EncodeToString(sum[:])[:12]
 }

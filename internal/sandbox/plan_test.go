@@ -60,6 +60,9 @@ func render(p Plan) string {
 	if e := p.Egress; e != nil {
 		out += "\n# egress: network " + e.Network + ", entry " + fmt.Sprintf("%+v", e.Entry) + ", refused " + strings.Join(e.Refused, " ") + "\n" +
 			strings.Join(append([]string{"docker"}, docker.RunArgs(e.Proxy)...), "\n") + "\n"
+		if e.Forwarder != nil {
+			out += "\n# ports\n" + strings.Join(append([]string{"docker"}, docker.RunArgs(*e.Forwarder)...), "\n") + "\n"
+		}
 	}
 	return out
 }
