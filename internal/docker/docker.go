@@ -256,11 +256,15 @@ func NetworkConnectArgs(network, container string, aliases ...string) []string {
 }
 
 // NetworkCreateArgs creates a bridge network; an internal one has no
-// route out of it (its members reach each other only).
-func NetworkCreateArgs(name string, internal bool, labels map[string]string) []string {
+// route out of it (its members reach each other only). Options are the
+// driver's (-o KEY=VALUE).
+func NetworkCreateArgs(name string, internal bool, labels, options map[string]string) []string {
 	a := []string{"network", "create", "--driver", "bridge"}
 	if internal {
 		a = append(a, "--internal")
+	}
+	for _, k := range slices.Sorted(maps.Keys(options)) {
+		a = append(a, "--opt", k+"="+options[k])
 	}
 	for _, k := range slices.Sorted(maps.Keys(labels)) {
 		a = append(a, "--label", k+"="+labels[k])

@@ -193,20 +193,27 @@ func stopped(stderr []byte) bool {
 	return bytes.Contains(stderr, []byte("No such container")) || bytes.Contains(stderr, []byte("is not running"))
 }
 
-// ensureNetwork creates an internal network unless it exists.
+// noHostAddress keeps the host off a sandbox's network: an internal
+// network stops forwarding, but the host keeps an address on its bridge
+// (the gateway), and through it every service of the host that listens
+// on all addresses would answer the sandbox.
+const noHostAddress = "com.docker.network.bridge.inhibit_ipv4"
+
+// ensureNetwork creates a sandbox's network unless it exists: internal,
+// and with no address of the host on it.
 func (m *Manager) ensureNetwork(ctx context.Context, name string) error {
-	res, err := m.output(ctx, docker.NetworkInspectArgs("{{.Internal}}", name))
+	res, err := m.output(ctx, docker.NetworkInspectArgs(`{{.Internal}} {{index .Options "`+noHostAddress+`"}}`, name))
 	if err != nil {
 		return err
 	}
 	if res.ExitCode == 0 {
-		if strings.TrimSpace(string(res.Stdout)) != "true" {
-			return ui.WithHint(fmt.Errorf("the network %s exists but is not internal: a sandbox on it could reach anything", name),
+		if strings.TrimSpace(string(res.Stdout)) != "true true" {
+			return ui.WithHint(fmt.Errorf("the network %s exists but is not one ai-sandbox made (internal, without the host on it): a sandbox on it could reach more than its allowlist", name),
 				"remove it ('docker network rm "+name+"') and run again")
 		}
 		return nil
 	}
-	res, err = m.output(ctx, docker.NetworkCreateArgs(name, true, map[string]string{LabelRole: "egress-network"}))
+	res, err = m.output(ctx, docker.NetworkCreateArgs(name, true, map[string]string{LabelRole: "egress-network"}, map[string]string{noHostAddress: "true"}))
 	if err != nil {
 		return err
 	}
