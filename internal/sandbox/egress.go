@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -147,8 +148,15 @@ func (m *Manager) ensureEgress(ctx context.Context, p Plan) error {
 	}
 	deadline := time.Now().Add(m.startTimeout())
 	for {
-		if err := m.ensureProxy(ctx, e.Proxy, deadline); err != nil {
+		fresh, err := m.ensureProxy(ctx, e.Proxy, deadline)
+		if err != nil {
 			return err
+		}
+		if fresh {
+			// A new proxy: forget the sandboxes that are gone.
+			if err := m.pruneEgress(ctx, e); err != nil {
+				return err
+			}
 		}
 		res, err := m.output(ctx, docker.NetworkConnectArgs(e.Network, e.Proxy.Name, egress.ProxyAlias))
 		if err != nil {
@@ -223,38 +231,55 @@ func (m *Manager) ensureNetwork(ctx context.Context, name string) error {
 	return nil
 }
 
-// ensureProxy starts the user's proxy unless it runs.
-func (m *Manager) ensureProxy(ctx context.Context, spec docker.RunSpec, deadline time.Time) error {
+// ensureProxy starts the user's proxy unless it runs; started says it
+// did.
+func (m *Manager) ensureProxy(ctx context.Context, spec docker.RunSpec, deadline time.Time) (started bool, err error) {
 	for {
 		st, err := m.Inspect(ctx, spec.Name)
 		if err != nil {
-			return err
+			return false, err
 		}
 		switch {
 		case st.Running:
-			return nil
+			return false, nil
 		case st.Exists && (st.Status == "created" || st.Status == "restarting"):
 			// another launch is starting it
 		case st.Exists:
 			if err := m.remove(ctx, spec.Name); err != nil {
-				return err
+				return false, err
 			}
 		default:
 			res, err := m.output(ctx, docker.RunArgs(spec))
 			if err != nil {
-				return err
+				return false, err
 			}
 			if res.ExitCode == 0 {
-				return nil
+				return true, nil
 			}
 			if !bytes.Contains(res.Stderr, []byte("is already in use")) {
-				return engineError("start the egress proxy "+spec.Name, res)
+				return false, engineError("start the egress proxy "+spec.Name, res)
 			}
 		}
 		if err := m.pause(ctx, deadline, spec.Name); err != nil {
-			return fmt.Errorf("the egress proxy %s did not start: %w", spec.Name, err)
+			return false, fmt.Errorf("the egress proxy %s did not start: %w", spec.Name, err)
 		}
 	}
+}
+
+// pruneEgress drops from the proxy's config the sandboxes that no longer
+// run (a proxy that stopped left them there).
+func (m *Manager) pruneEgress(ctx context.Context, e *EgressPlan) error {
+	running, err := m.List(ctx, "label="+LabelEgress+"=allowlist", "label="+LabelOwner+"="+e.Proxy.Labels[LabelOwner])
+	if err != nil {
+		return err
+	}
+	keep := map[string]bool{e.Entry.Name: true}
+	for _, c := range running {
+		keep[c.Name] = true
+	}
+	return e.Store.Update(func(c *egress.Config) {
+		c.Sandboxes = slices.DeleteFunc(c.Sandboxes, func(s egress.ConfigSandbox) bool { return !keep[s.Name] })
+	})
 }
 
 // addressOn reads a container's IPv4 address on a network.
