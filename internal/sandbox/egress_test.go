@@ -1,0 +1,163 @@
+package sandbox
+
+import (
+	"context"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/ai-sandbox/ai-sandbox/internal/egress"
+	"github.com/ai-sandbox/ai-sandbox/internal/hostfs"
+	"github.com/ai-sandbox/ai-sandbox/internal/proc"
+)
+
+// scripted is a fake docker CLI: each call is answered by the first
+// rule whose words all appear in it, in order.
+type scripted struct {
+	t     *testing.T
+	rules []rule
+	calls []string
+}
+
+type rule struct {
+	match []string
+	res   proc.Result
+}
+
+func (s *scripted) Output(_ context.Context, argv []string) (proc.Result, error) {
+	line := strings.Join(argv[1:], " ")
+	s.calls = append(s.calls, line)
+	for _, r := range s.rules {
+		ok := true
+		for _, m := range r.match {
+			if !strings.Contains(line, m) {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return r.res, nil
+		}
+	}
+	s.t.Fatalf("unexpected docker call: %s", line)
+	return proc.Result{}, nil
+}
+
+func (s *scripted) Interactive(context.Context, []string, proc.Stdio, []string, func(os.Signal) bool) (int, error) {
+	s.t.Fatal("no session expected")
+	return 0, nil
+}
+
+func egressPlanFor(t *testing.T) Plan {
+	f := baseFacts()
+	f.State = t.TempDir()
+	f.Egress = egress.PolicyAllowlist
+	f.Allow = []string{"api.example.org"}
+	f.Binary = "/usr/local/bin/ai-sandbox"
+	f.Refused = []string{"192.0.2.10/32"}
+	p := NewPlan(f)
+	// What the plan's host operations make.
+	for _, d := range []string{"egress/conf", "egress/log"} {
+		if err := hostfs.New(f.State).MkdirAll(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return p
+}
+
+func ok(out string) proc.Result { return proc.Result{Stdout: []byte(out + "\n")} }
+func fails(stderr string) proc.Result {
+	return proc.Result{Stderr: []byte(stderr + "\n"), ExitCode: 1}
+}
+
+func TestEnsureEgressFromNothing(t *testing.T) {
+	p := egressPlanFor(t)
+	net := EgressNetwork(p.Name)
+	fake := &scripted{t: t, rules: []rule{
+		{[]string{"network inspect", net}, fails("Error: No such network: " + net)},
+		{[]string{"network create", "--internal", "--opt com.docker.network.bridge.inhibit_ipv4=true", net}, ok("abc")},
+		{[]string{"container inspect", ".State.Status", "ai-sandbox-egress-1000"}, fails("Error: No such container: ai-sandbox-egress-1000")},
+		{[]string{"run --detach", "--name ai-sandbox-egress-1000", "--read-only", "--cap-drop ALL", "__egress-proxy"}, ok("id")},
+		{[]string{"ps", "label=ai-sandbox.egress=allowlist", "label=ai-sandbox.owner=1000"}, ok("ai-shell-other-1\tshell\tother\t/x\t1000\t2026-12-02 04:00:00 +0000 UTC")},
+		{[]string{"network connect --alias ai-sandbox-proxy", net, "ai-sandbox-egress-1000"}, ok("")},
+		{[]string{"container inspect", net, "ai-sandbox-egress-1000"}, ok("192.168.64.2")},
+	}}
+	m := &Manager{Docker: "docker", Runner: fake}
+	// Left by an earlier proxy: one that still runs, one that is gone.
+	if err := p.Egress.Store.Update(func(c *egress.Config) {
+		c.Put(egress.ConfigSandbox{Name: "ai-shell-other-1", ProxyAddr: "192.168.80.2"})
+		c.Put(egress.ConfigSandbox{Name: "ai-shell-gone-2", ProxyAddr: "192.168.96.2"})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.ensureEgress(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+	c, err := p.Egress.Store.Read()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, s := range c.Sandboxes {
+		names = append(names, s.Name)
+		if s.Name == p.Name && (s.ProxyAddr != "192.168.64.2" || !slices.Equal(s.Allow, []string{"api.example.org"})) {
+			t.Errorf("entry %+v", s)
+		}
+	}
+	if !slices.Equal(names, []string{"ai-shell-app-5e6f7a8b", "ai-shell-other-1"}) {
+		t.Errorf("sandboxes %v, want this one and the one still running", names)
+	}
+	if !slices.Equal(c.Refused, []string{"192.0.2.10/32"}) {
+		t.Errorf("refused %v", c.Refused)
+	}
+}
+
+func TestEnsureEgressRefusesANetworkItDidNotMake(t *testing.T) {
+	p := egressPlanFor(t)
+	for _, out := range []string{"false ", "true ", "false true"} {
+		fake := &scripted{t: t, rules: []rule{{[]string{"network inspect"}, ok(out)}}}
+		m := &Manager{Docker: "docker", Runner: fake}
+		err := m.ensureEgress(context.Background(), p)
+		if err == nil || !strings.Contains(err.Error(), "is not one ai-sandbox made") {
+			t.Errorf("network %q: %v", out, err)
+		}
+	}
+}
+
+func TestEnsureEgressRestartsAProxyThatStopped(t *testing.T) {
+	p := egressPlanFor(t)
+	net := EgressNetwork(p.Name)
+	connects := 0
+	fake := &scripted{t: t}
+	fake.rules = []rule{
+		{[]string{"network inspect", net}, ok("true true")},
+		{[]string{"container inspect", ".State.Status", "ai-sandbox-egress-1000"}, ok("running|true|||null|")},
+		{[]string{"container inspect", net, "ai-sandbox-egress-1000"}, ok("192.168.64.2")},
+	}
+	m := &Manager{Docker: "docker", Runner: &connectOnce{scripted: fake, n: &connects}}
+	if err := m.ensureEgress(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+	if connects != 2 {
+		t.Errorf("%d connects, want a retry after the proxy stopped under the first", connects)
+	}
+}
+
+// connectOnce fails the first network connect the way docker does when
+// the container has just stopped.
+type connectOnce struct {
+	*scripted
+	n *int
+}
+
+func (c *connectOnce) Output(ctx context.Context, argv []string) (proc.Result, error) {
+	if len(argv) > 2 && argv[1] == "network" && argv[2] == "connect" {
+		*c.n++
+		if *c.n == 1 {
+			return fails("Error response from daemon: container 1234 is not running"), nil
+		}
+		return ok(""), nil
+	}
+	return c.scripted.Output(ctx, argv)
+}
