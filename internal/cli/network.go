@@ -22,7 +22,7 @@ func NewCmdNetwork(deps *Deps) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "network",
 		Aliases: []string{"networks"},
-		Short:   "Manage the docker networks sandboxes join",
+		Short:   "What sandboxes may reach: the egress allowlist, and the docker networks they join",
 		Long: `Sandboxes join the docker networks named with --network (or AI_SANDBOX_NETWORK)
 for one run, or the saved ones when neither is given: those saved for the
 current folder, the project or the workspace (networks.workspaces in
@@ -36,9 +36,22 @@ fixed when it starts.
   ai-sandbox network add db --workspace ~/projects  one workspace
   ai-sandbox network remove mynet
   ai-sandbox run --network db,cache opencode        one run; opencode --network db too
-  ai-sandbox run -n opencode                        pick on a terminal, and maybe save`,
+  ai-sandbox run -n opencode                        pick on a terminal, and maybe save
+
+Egress: under the allowlist policy (the default; --egress, AI_SANDBOX_EGRESS,
+settings.egress or egress.workspaces in config.json), a sandbox sits on an
+internal network of its own and reaches only its agent's hosts, the package
+registries and the hosts you allow, through a proxy; a refused connection
+names the command that allows it. Joining a docker network would open a way
+around the proxy: it needs --egress open.
+
+  ai-sandbox network allow api.example.com          all workspaces, at once
+  ai-sandbox network allow '*.example.com' --workspace ~/projects
+  ai-sandbox network allow 192.168.1.20:11434       a local model server (exactly)
+  ai-sandbox network deny api.example.com`,
 	}
-	cmd.AddCommand(newCmdNetworkList(deps), newCmdNetworkChange(deps, true), newCmdNetworkChange(deps, false))
+	cmd.AddCommand(newCmdNetworkList(deps), newCmdNetworkChange(deps, true), newCmdNetworkChange(deps, false),
+		newCmdNetworkAllow(deps, true), newCmdNetworkAllow(deps, false))
 	return cmd
 }
 
@@ -47,6 +60,8 @@ type networkList struct {
 	Workspaces map[string][]string `json:"workspaces"`
 	// Available are the engine's networks (without docker's own), when it answers.
 	Available []string `json:"available,omitempty"`
+	// Egress is the egress policy and the allowlists.
+	Egress egressList `json:"egress"`
 }
 
 func newCmdNetworkList(deps *Deps) *cobra.Command {
@@ -67,6 +82,10 @@ func newCmdNetworkList(deps *Deps) *cobra.Command {
 			if l.Workspaces == nil {
 				l.Workspaces = map[string][]string{}
 			}
+			l.Egress, err = egressListing(deps, cfg)
+			if err != nil {
+				return err
+			}
 			m := &sandbox.Manager{Docker: deps.Docker(), Runner: deps.Runner, Streams: deps.Streams}
 			engine, engineErr := m.Networks(cmd.Context())
 			for _, n := range engine {
@@ -77,6 +96,7 @@ func newCmdNetworkList(deps *Deps) *cobra.Command {
 				enc.SetIndent("", "  ")
 				return enc.Encode(l)
 			}
+			printEgress(deps, l.Egress)
 			printNetworks(deps, l, engine, engineErr)
 			return nil
 		},

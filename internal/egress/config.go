@@ -27,6 +27,9 @@ type ConfigSandbox struct {
 	// asks it whether it is still there).
 	Addr  string   `json:"addr,omitempty"`
 	Allow []string `json:"allow"`
+	// Workspace is the sandbox's workspace ('ai-sandbox network allow
+	// --workspace' changes the allowlists of its running sandboxes).
+	Workspace string `json:"workspace,omitempty"`
 }
 
 // compiled is a Config ready for lookups.
