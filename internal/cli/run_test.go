@@ -103,21 +103,31 @@ func TestRunFlagsToPlan(t *testing.T) {
 		run  []string // substrings of docker run
 		exec []string // substrings of docker exec
 		not  []string // in neither
+		fwd  []string // substrings of the port forwarder's docker run
 	}{
 		{name: "defaults", args: nil,
-			run:  []string{"--read-only", "--cap-drop ALL", "--security-opt no-new-privileges", "--pids-limit 1024", "--memory 8g", "--cpu-shares 512", "/tmp:rw,nosuid,nodev,exec,mode=1777,size=2048m", "--label ai-sandbox.owner=1000", "--user 1000:1000"},
+			run: []string{"--read-only", "--cap-drop ALL", "--security-opt no-new-privileges", "--pids-limit 1024", "--memory 8g", "--cpu-shares 512", "/tmp:rw,nosuid,nodev,exec,mode=1777,size=2048m", "--label ai-sandbox.owner=1000", "--user 1000:1000",
+				"--label ai-sandbox.egress=allowlist", "--network ai-shell-app-", "--dns 192.0.2.1", "--env HTTPS_PROXY=http://ai-sandbox-proxy:3128", "--env NODE_USE_ENV_PROXY=1"},
 			exec: []string{"/bin/sh -c"},
-			not:  []string{"--publish", "--network", "sk-secret"}},
+			not:  []string{"--publish", "sk-secret"}},
 		{name: "wrapper flags before the tool", args: []string{"--expose", "3000", "--memory", "1g", "--pids-limit", "50", "--tmp-size", "64m", "--cpu-shares", "256", "claude", "-p", "hi"},
-			run:  []string{"--publish 127.0.0.1:3000:3000", "--memory 1g", "--pids-limit 50", "--cpu-shares 256", "size=64m", "--name ai-claude-app-"},
+			run:  []string{"--memory 1g", "--pids-limit 50", "--cpu-shares 256", "size=64m", "--name ai-claude-app-"},
 			exec: []string{"--env ANTHROPIC_API_KEY ", " claude -p hi"},
-			not:  []string{"sk-secret", "OTHER"}},
+			not:  []string{"sk-secret", "OTHER", "--publish"},
+			fwd:  []string{"--publish 127.0.0.1:3000:3000", "__port-forward --to ai-claude-app-", "--ports 3000"}},
+		{name: "egress none", args: []string{"--egress", "none", "sh"},
+			run: []string{"--network none", "--label ai-sandbox.egress=none"},
+			not: []string{"HTTPS_PROXY", "--dns"}},
+		{name: "egress open", env: map[string]string{"AI_SANDBOX_EGRESS": "open"}, args: []string{"--expose", "3000", "sh"},
+			run: []string{"--publish 127.0.0.1:3000:3000", "--label ai-sandbox.egress=open"},
+			not: []string{"HTTPS_PROXY", "--dns", "--network"}},
 		{name: "the tool's own flags are its own", args: []string{"claude", "--memory", "1g", "-e", "x"},
 			run:  []string{"--memory 8g"},
 			exec: []string{" claude --memory 1g -e x"}},
 		{name: "variables for aliases", env: map[string]string{"AI_SANDBOX_EXPOSE": "8080", "AI_SANDBOX_PORT_BIND": "all", "AI_SANDBOX_MEMORY": "none", "AI_SANDBOX_SECCOMP": "docker"}, args: []string{"opencode"},
-			run: []string{"--publish 0.0.0.0:8080:8080", "--env OPENCODE_DB=/var/lib/ai-sandbox/db/opencode.db"},
-			not: []string{"--memory", "seccomp="}},
+			run: []string{"--env OPENCODE_DB=/var/lib/ai-sandbox/db/opencode.db"},
+			not: []string{"--memory", "seccomp="},
+			fwd: []string{"--publish 0.0.0.0:8080:8080"}},
 		{name: "a plain command: the shell sandbox, no agent's keys", args: []string{"make", "test"},
 			run:  []string{"--name ai-shell-app-"},
 			exec: []string{" make test"},
@@ -140,6 +150,14 @@ func TestRunFlagsToPlan(t *testing.T) {
 			for _, bad := range tt.not {
 				if strings.Contains(run+exec, bad) {
 					t.Errorf("%q appears:\n%s\n%s", bad, run, exec)
+				}
+			}
+			if len(tt.fwd) > 0 && (plan.Egress == nil || plan.Egress.Forwarder == nil) {
+				t.Fatal("no port forwarder")
+			}
+			for _, want := range tt.fwd {
+				if fwd := strings.Join(docker.RunArgs(*plan.Egress.Forwarder), " "); !strings.Contains(fwd, want) {
+					t.Errorf("the forwarder's docker run lacks %q:\n%s", want, fwd)
 				}
 			}
 		})

@@ -73,9 +73,9 @@ func TestWebCombinationsGolden(t *testing.T) {
 	}{
 		{args: []string{"opencode", "web"}},
 		{args: []string{"opencode", "--expose", "3000", "web", "--port=8080", "--password", "s3cret"}},
-		{args: []string{"-e", "3000,4000", "-n", "db", "opencode", "serve", "--hostname", "127.0.0.1", "--allow-unsecured"}},
-		{env: map[string]string{"PW": "from-var", "PORT_BIND": "all"}, args: []string{"kilo", "web", "--password-env", "PW", "--network", "a,b"}},
-		{env: map[string]string{"PORT": "5000", "AI_SANDBOX_EXPOSE": "6000"}, args: []string{"claude", "-n", "x", "--expose", "7000"}},
+		{args: []string{"--egress", "open", "-e", "3000,4000", "-n", "db", "opencode", "serve", "--hostname", "127.0.0.1", "--allow-unsecured"}},
+		{env: map[string]string{"PW": "from-var", "PORT_BIND": "all", "AI_SANDBOX_EGRESS": "open"}, args: []string{"kilo", "web", "--password-env", "PW", "--network", "a,b"}},
+		{env: map[string]string{"PORT": "5000", "AI_SANDBOX_EXPOSE": "6000", "AI_SANDBOX_EGRESS": "open"}, args: []string{"claude", "-n", "x", "--expose", "7000"}},
 		{args: []string{"opencode", "run", "--password", "x", "--attach", "http://h:4096"}},
 	}
 	var b strings.Builder
@@ -104,8 +104,19 @@ func TestWebCombinationsGolden(t *testing.T) {
 		b.WriteString("ai-sandbox run " + docker.Quote(c.args) + "\n")
 		run := docker.RunArgs(plan.Run)
 		for i, a := range run {
-			if a == "--publish" || a == "--network" {
+			switch {
+			case a == "--network" && plan.Egress != nil && run[i+1] == plan.Egress.Network:
+				b.WriteString("  run --network <its own>\n") // named by the project's key
+			case a == "--publish" || a == "--network":
 				b.WriteString("  run " + a + " " + run[i+1] + "\n")
+			}
+		}
+		if plan.Egress != nil && plan.Egress.Forwarder != nil {
+			fwd := docker.RunArgs(*plan.Egress.Forwarder)
+			for i, a := range fwd {
+				if a == "--publish" {
+					b.WriteString("  ports " + a + " " + fwd[i+1] + "\n")
+				}
 			}
 		}
 		for _, n := range plan.ExtraNetworks {
