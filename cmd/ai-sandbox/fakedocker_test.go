@@ -66,13 +66,17 @@ func fakeDocker() int {
 			break
 		}
 	}
+	if code, done := fakeEgress(args, work); done {
+		return code
+	}
 	switch args[0] {
 	case "container":
 		if !running {
 			fmt.Fprintf(os.Stderr, "Error: No such container: %s\n", name)
 			return 1
 		}
-		fmt.Printf("running|true|%s||%s\n", state, os.Getenv("FAKE_BINDINGS"))
+		egressLabel, _ := os.ReadFile(filepath.Join(work, "docker.egress"))
+		fmt.Printf("running|true|%s||%s|%s\n", state, os.Getenv("FAKE_BINDINGS"), egressLabel)
 	case "ps":
 		switch {
 		case len(args) > 1 && args[1] == "--all":
@@ -136,6 +140,9 @@ func fakeDocker() int {
 			if v, ok := strings.CutPrefix(a, sandbox.LabelSpecHash+"="); ok {
 				os.WriteFile(statePath, []byte(v), 0o644)
 			}
+			if v, ok := strings.CutPrefix(a, sandbox.LabelEgress+"="); ok {
+				os.WriteFile(filepath.Join(work, "docker.egress"), []byte(v), 0o644)
+			}
 		}
 		fmt.Println("4f3c2b1a")
 	case "exec":
@@ -154,6 +161,61 @@ func fakeDocker() int {
 		return fakeExec(args, string(state), work)
 	}
 	return 0
+}
+
+// fakeEgress plays the allowlist policy's containers and networks: the
+// sandbox's own network (docker.nets), the user's proxy (docker.proxy)
+// and the port forwarder, apart from the sandbox's state. FAKE_PROXY_DOWN
+// makes the proxy fail to start.
+func fakeEgress(args []string, work string) (code int, done bool) {
+	line := strings.Join(args, " ")
+	nets := filepath.Join(work, "docker.nets")
+	proxy := filepath.Join(work, "docker.proxy")
+	last := args[len(args)-1]
+	switch {
+	case args[0] == "network" && len(args) > 1 && args[1] == "create":
+		appendFile(nets, last+"\n")
+		fmt.Println("0123abcd")
+		return 0, true
+	case args[0] == "network" && len(args) > 1 && args[1] == "inspect" && strings.Contains(line, ".Internal"):
+		data, _ := os.ReadFile(nets)
+		if !slices.Contains(strings.Split(string(data), "\n"), last) {
+			fmt.Fprintf(os.Stderr, "Error: No such network: %s\n", last)
+			return 1, true
+		}
+		fmt.Println("true true")
+		return 0, true
+	case args[0] == "network" && len(args) > 1 && (args[1] == "connect" || args[1] == "disconnect"):
+		return 0, true
+	case args[0] == "container" && strings.Contains(line, ".NetworkSettings.Networks"):
+		if strings.HasPrefix(last, "ai-sandbox-egress-") {
+			fmt.Println("192.168.64.2")
+		} else {
+			fmt.Println("192.168.64.3")
+		}
+		return 0, true
+	case args[0] == "container" && strings.HasPrefix(last, "ai-sandbox-egress-"):
+		if _, err := os.Stat(proxy); err != nil {
+			fmt.Fprintf(os.Stderr, "Error: No such container: %s\n", last)
+			return 1, true
+		}
+		fmt.Println("running|true||||")
+		return 0, true
+	case args[0] == "run" && strings.Contains(line, "__egress-proxy"):
+		if os.Getenv("FAKE_PROXY_DOWN") != "" {
+			fmt.Fprintln(os.Stderr, "docker: Error response from daemon: failed to create the proxy.")
+			return 125, true
+		}
+		os.WriteFile(proxy, []byte("running"), 0o644)
+		fmt.Println("9a8b7c6d")
+		return 0, true
+	case args[0] == "run" && strings.Contains(line, "__port-forward"):
+		fmt.Println("5e6f7a8b")
+		return 0, true
+	case args[0] == "rm" && strings.HasSuffix(last, "-ports"):
+		return 0, true
+	}
+	return 0, false
 }
 
 // printRecords prints "A|B|C;…" as tab-separated lines.

@@ -137,7 +137,7 @@ func assertNotInState(t *testing.T, home, secret string) {
 // the choice for the workspace when asked to.
 func TestNetworkPicker(t *testing.T) {
 	home, proj, env := webEnv(t)
-	term := startTerminal(t, proj, env, "run", "-n", "--", "true")
+	term := startTerminal(t, proj, env, "run", "--egress", "open", "-n", "--", "true")
 	term.expect(`compose networks:`)
 	term.expect(`1\) app_default — app-db-1, app-web-1`)
 	term.expect(`other networks:`)

@@ -337,10 +337,22 @@ func printPlan(w io.Writer, dockerCLI string, plan sandbox.Plan) {
 	for _, op := range plan.Host {
 		fmt.Fprintln(w, "#   "+op.String())
 	}
+	if e := plan.Egress; e != nil {
+		fmt.Fprintf(w, "# egress allowlist: the sandbox's own network (unless it exists) and the user's proxy (unless it runs), joined to it\n")
+		fmt.Fprintln(w, docker.Quote(append([]string{dockerCLI}, sandbox.EgressNetworkArgs(e.Network)...)))
+		fmt.Fprintln(w, docker.Quote(append([]string{dockerCLI}, docker.RunArgs(e.Proxy)...)))
+		fmt.Fprintln(w, docker.Quote(append([]string{dockerCLI}, docker.NetworkConnectArgs(e.Network, e.Proxy.Name, egress.ProxyAlias)...)))
+		fmt.Fprintf(w, "#   allowed: %s\n", strings.Join(e.Entry.Allow, ", "))
+	}
 	fmt.Fprintln(w, "# the sandbox container (skipped when it already runs with this spec)")
 	fmt.Fprintln(w, docker.Quote(append([]string{dockerCLI}, docker.RunArgs(plan.Run)...)))
 	for _, n := range plan.ExtraNetworks {
 		fmt.Fprintln(w, docker.Quote(append([]string{dockerCLI}, docker.NetworkConnectArgs(n, plan.Name)...)))
+	}
+	if e := plan.Egress; e != nil && e.Forwarder != nil {
+		fmt.Fprintln(w, "# its ports, published by a forwarder on the bridge (the sandbox's network publishes nothing)")
+		fmt.Fprintln(w, docker.Quote(append([]string{dockerCLI}, docker.RunArgs(*e.Forwarder)...)))
+		fmt.Fprintln(w, docker.Quote(append([]string{dockerCLI}, docker.NetworkConnectArgs(e.Network, e.Forwarder.Name)...)))
 	}
 	fmt.Fprintln(w, "# the session")
 	fmt.Fprintln(w, docker.Quote(append([]string{dockerCLI}, docker.ExecArgs(plan.Exec)...)))

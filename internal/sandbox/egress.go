@@ -207,6 +207,11 @@ func stopped(stderr []byte) bool {
 // on all addresses would answer the sandbox.
 const noHostAddress = "com.docker.network.bridge.inhibit_ipv4"
 
+// EgressNetworkArgs creates a sandbox's network.
+func EgressNetworkArgs(name string) []string {
+	return docker.NetworkCreateArgs(name, true, map[string]string{LabelRole: "egress-network"}, map[string]string{noHostAddress: "true"})
+}
+
 // ensureNetwork creates a sandbox's network unless it exists: internal,
 // and with no address of the host on it.
 func (m *Manager) ensureNetwork(ctx context.Context, name string) error {
@@ -221,7 +226,10 @@ func (m *Manager) ensureNetwork(ctx context.Context, name string) error {
 		}
 		return nil
 	}
-	res, err = m.output(ctx, docker.NetworkCreateArgs(name, true, map[string]string{LabelRole: "egress-network"}, map[string]string{noHostAddress: "true"}))
+	if !bytes.Contains(res.Stderr, []byte("No such network")) && !bytes.Contains(res.Stderr, []byte("not found")) {
+		return engineError("inspect the network "+name, res)
+	}
+	res, err = m.output(ctx, EgressNetworkArgs(name))
 	if err != nil {
 		return err
 	}

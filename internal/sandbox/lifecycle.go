@@ -567,15 +567,21 @@ func (m *Manager) warnMismatch(ctx context.Context, p Plan, tool string) {
 // missingPorts are the plan's host ports that the running container does
 // not publish.
 func (m *Manager) missingPorts(ctx context.Context, p Plan) []int {
-	if len(p.Run.Ports) == 0 {
+	ports, name := p.Run.Ports, p.Name
+	forwarded := p.Egress != nil && p.Egress.Forwarder != nil
+	if forwarded {
+		// Under the allowlist its forwarder publishes them.
+		ports, name = p.Egress.Forwarder.Ports, p.Egress.Forwarder.Name
+	}
+	if len(ports) == 0 {
 		return nil
 	}
-	st, err := m.Inspect(ctx, p.Name)
-	if err != nil || !st.Exists {
+	st, err := m.Inspect(ctx, name)
+	if err != nil || (!st.Exists && !forwarded) {
 		return nil
 	}
 	var missing []int
-	for _, pp := range p.Run.Ports {
+	for _, pp := range ports {
 		if !slices.Contains(st.Ports, pp.HostPort) {
 			missing = append(missing, pp.HostPort)
 		}
