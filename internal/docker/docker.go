@@ -257,9 +257,12 @@ func NetworkConnectArgs(network, container string, aliases ...string) []string {
 
 // NetworkCreateArgs creates a bridge network; an internal one has no
 // route out of it (its members reach each other only). Options are the
-// driver's (-o KEY=VALUE).
-func NetworkCreateArgs(name string, internal bool, labels, options map[string]string) []string {
+// driver's (-o KEY=VALUE); an empty subnet lets the engine pick one.
+func NetworkCreateArgs(name, subnet string, internal bool, labels, options map[string]string) []string {
 	a := []string{"network", "create", "--driver", "bridge"}
+	if subnet != "" {
+		a = append(a, "--subnet", subnet)
+	}
 	if internal {
 		a = append(a, "--internal")
 	}

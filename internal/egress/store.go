@@ -70,6 +70,24 @@ func (s Store) Update(change func(*Config)) error {
 	return s.Root.WriteFile(filepath.Join(ConfDir, ConfFile), append(data, '\n'), 0o600)
 }
 
+// WithNetworkLock runs fn holding the networks' lock: the launches that
+// make a sandbox's network and connect the proxy to it, and the pruning
+// of the networks whose sandbox is gone, never interleave.
+func (s Store) WithNetworkLock(fn func() error) error {
+	if err := s.Prepare(); err != nil {
+		return err
+	}
+	if err := s.Root.CheckDir(""); err != nil {
+		return err
+	}
+	lock := flock.New(s.Root.Join(".network.lock"))
+	if err := lock.Lock(); err != nil {
+		return fmt.Errorf("lock %s: %w", lock.Path(), err)
+	}
+	defer lock.Unlock()
+	return fn()
+}
+
 // Read is the config as it is (empty when there is none).
 func (s Store) Read() (Config, error) { return s.read() }
 

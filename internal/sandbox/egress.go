@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net/netip"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -137,15 +139,33 @@ func (m *Manager) startForwarder(ctx context.Context, p Plan) error {
 
 // ensureEgress readies a sandbox's way out before it starts: its own
 // internal network, the user's proxy running and joined to it under
-// egress.ProxyAlias, and its entry in the proxy's config.
+// egress.ProxyAlias, and its entry in the proxy's config. It holds the
+// networks' lock throughout, so that no pruning removes the network in
+// between; once created, the sandbox itself keeps it.
 func (m *Manager) ensureEgress(ctx context.Context, p Plan) error {
 	e := p.Egress
-	if err := m.ensureNetwork(ctx, e.Network); err != nil {
+	created := false
+	err := e.Store.WithNetworkLock(func() error {
+		var err error
+		if created, err = m.ensureNetwork(ctx, e.Network, e.Proxy.Labels[LabelOwner]); err != nil {
+			return err
+		}
+		return m.joinProxy(ctx, e)
+	})
+	if err != nil || !created {
 		return err
 	}
-	if err := e.Store.Prepare(); err != nil {
-		return err
+	// A new network: the ones whose sandbox is gone go now, so that
+	// they do not pile up.
+	if err := m.PruneNetworks(ctx, e.Store, e.Proxy.Labels[LabelOwner], e.Proxy.Name); err != nil {
+		m.Streams.Warnf("%v", err)
 	}
+	return nil
+}
+
+// joinProxy makes the user's proxy run, joins it to the sandbox's network
+// and writes the sandbox's entry in its config.
+func (m *Manager) joinProxy(ctx context.Context, e *EgressPlan) error {
 	deadline := time.Now().Add(m.startTimeout())
 	for {
 		fresh, err := m.ensureProxy(ctx, e.Proxy, deadline)
@@ -181,6 +201,7 @@ func (m *Manager) ensureEgress(ctx context.Context, p Plan) error {
 	}
 	entry := e.Entry
 	entry.ProxyAddr = addr
+	entry.Since = time.Now().UTC()
 	return e.Store.Update(func(c *egress.Config) {
 		c.Put(entry)
 		c.Refused = e.Refused
@@ -207,36 +228,124 @@ func stopped(stderr []byte) bool {
 // on all addresses would answer the sandbox.
 const noHostAddress = "com.docker.network.bridge.inhibit_ipv4"
 
-// EgressNetworkArgs creates a sandbox's network.
-func EgressNetworkArgs(name string) []string {
-	return docker.NetworkCreateArgs(name, true, map[string]string{LabelRole: "egress-network"}, map[string]string{noHostAddress: "true"})
+// RoleNetwork marks a sandbox's own network.
+const RoleNetwork = "egress-network"
+
+// EgressNetworkArgs creates a sandbox's network, in subnet ("" lets the
+// engine pick one).
+func EgressNetworkArgs(name, subnet, owner string) []string {
+	return docker.NetworkCreateArgs(name, subnet, true,
+		map[string]string{LabelRole: RoleNetwork, LabelOwner: owner}, map[string]string{noHostAddress: "true"})
 }
 
+// subnetTries bounds the subnets a new network tries before it lets the
+// engine pick.
+const subnetTries = 64
+
 // ensureNetwork creates a sandbox's network unless it exists: internal,
-// and with no address of the host on it.
-func (m *Manager) ensureNetwork(ctx context.Context, name string) error {
+// and with no address of the host on it. It takes a small subnet of
+// egress.SubnetPool that neither another network nor a route of the host
+// holds; when none is free, the engine picks one.
+func (m *Manager) ensureNetwork(ctx context.Context, name, owner string) (created bool, err error) {
 	res, err := m.output(ctx, docker.NetworkInspectArgs(`{{.Internal}} {{index .Options "`+noHostAddress+`"}}`, name))
 	if err != nil {
-		return err
+		return false, err
 	}
 	if res.ExitCode == 0 {
 		if strings.TrimSpace(string(res.Stdout)) != "true true" {
-			return ui.WithHint(fmt.Errorf("the network %s exists but is not one ai-sandbox made (internal, without the host on it): a sandbox on it could reach more than its allowlist", name),
+			return false, ui.WithHint(fmt.Errorf("the network %s exists but is not one ai-sandbox made (internal, without the host on it): a sandbox on it could reach more than its allowlist", name),
 				"remove it ('docker network rm "+name+"') and run again")
 		}
-		return nil
+		return false, nil
 	}
 	if !bytes.Contains(res.Stderr, []byte("No such network")) && !bytes.Contains(res.Stderr, []byte("not found")) {
-		return engineError("inspect the network "+name, res)
+		return false, engineError("inspect the network "+name, res)
 	}
-	res, err = m.output(ctx, EgressNetworkArgs(name))
-	if err != nil {
-		return err
+	var routes []netip.Prefix
+	if f, err := os.Open("/proc/net/route"); err == nil {
+		routes = egress.HostRoutes(f)
+		f.Close()
 	}
-	if res.ExitCode != 0 && !bytes.Contains(res.Stderr, []byte("already exists")) {
-		return engineError("create the network "+name, res)
+	for _, subnet := range append(egress.SubnetCandidates(name, routes, subnetTries), netip.Prefix{}) {
+		arg := ""
+		if subnet.IsValid() {
+			arg = subnet.String()
+		}
+		res, err = m.output(ctx, EgressNetworkArgs(name, arg, owner))
+		if err != nil {
+			return false, err
+		}
+		if res.ExitCode == 0 || bytes.Contains(res.Stderr, []byte("already exists")) {
+			return res.ExitCode == 0, nil
+		}
+		if !bytes.Contains(res.Stderr, []byte("overlaps")) {
+			break
+		}
 	}
-	return nil
+	return false, ui.WithHint(engineError("create the network "+name, res),
+		"stopped sandboxes' networks are removed by 'ai-sandbox stop' and 'ai-sandbox clean'; 'docker network ls' shows them all")
+}
+
+// networkGrace is how long a sandbox's network outlives its entry's last
+// launch without a container: that launch may still be starting it.
+const networkGrace = 2 * time.Minute
+
+// PruneNetworks removes the owner's sandbox networks whose sandbox is
+// gone (no container of its name, and no launch readying it within the
+// grace), with their port forwarders and their entries in the proxy's
+// config.
+func (m *Manager) PruneNetworks(ctx context.Context, st egress.Store, owner, proxy string) error {
+	return st.WithNetworkLock(func() error {
+		res, err := m.output(ctx, docker.NetworkListArgs(`{{.Name}}	{{.Label "`+LabelRole+`"}}	{{.Label "`+LabelOwner+`"}}`))
+		if err != nil {
+			return err
+		}
+		if res.ExitCode != 0 {
+			return engineError("list the networks", res)
+		}
+		conf, err := st.Read()
+		if err != nil {
+			return err
+		}
+		since := map[string]time.Time{}
+		for _, s := range conf.Sandboxes {
+			since[s.Name] = s.Since
+		}
+		var gone []string
+		for _, line := range strings.Split(strings.TrimSpace(string(res.Stdout)), "\n") {
+			f := strings.Split(line, "\t")
+			if len(f) != 3 || f[1] != RoleNetwork || f[2] != owner {
+				continue
+			}
+			name, ok := strings.CutSuffix(f[0], "-net")
+			if !ok || time.Since(since[name]) < networkGrace {
+				continue
+			}
+			c, err := m.Inspect(ctx, name)
+			if err != nil {
+				return err
+			}
+			if c.Exists {
+				continue
+			}
+			if err := m.remove(ctx, ForwarderName(name)); err != nil {
+				return err
+			}
+			_, _ = m.output(ctx, docker.NetworkDisconnectArgs(f[0], proxy))
+			res, err := m.output(ctx, docker.NetworkRemoveArgs(f[0]))
+			if err != nil {
+				return err
+			}
+			if res.ExitCode != 0 && !bytes.Contains(res.Stderr, []byte("No such network")) && !bytes.Contains(res.Stderr, []byte("not found")) {
+				return engineError("remove the network "+f[0], res)
+			}
+			gone = append(gone, name)
+		}
+		if len(gone) == 0 {
+			return nil
+		}
+		return st.Update(func(c *egress.Config) { c.Drop(gone...) })
+	})
 }
 
 // ensureProxy starts the user's proxy unless it runs; started says it

@@ -76,7 +76,20 @@ func TestEnsureEgressFromNothing(t *testing.T) {
 	net := EgressNetwork(p.Name)
 	fake := &scripted{t: t, rules: []rule{
 		{[]string{"network inspect", net}, fails("Error: No such network: " + net)},
-		{[]string{"network create", "--internal", "--opt com.docker.network.bridge.inhibit_ipv4=true", net}, ok("abc")},
+		{[]string{"network create", "--subnet 172.16.", "/28 --internal", "--opt com.docker.network.bridge.inhibit_ipv4=true", "--label ai-sandbox.owner=1000 --label ai-sandbox.role=egress-network", net}, ok("abc")},
+		// The networks left: this one (its launch is readying it), one
+		// whose sandbox still runs, one whose sandbox is gone, another
+		// user's, and one that is not a sandbox's.
+		{[]string{"network ls"}, ok(net + "\tegress-network\t1000\n" +
+			"ai-shell-other-1-net\tegress-network\t1000\n" +
+			"ai-shell-gone-2-net\tegress-network\t1000\n" +
+			"ai-shell-theirs-3-net\tegress-network\t1001\n" +
+			"mynet\t\t")},
+		{[]string{"container inspect", "ai-shell-other-1"}, ok("running|true||||")},
+		{[]string{"container inspect", "ai-shell-gone-2"}, fails("Error: No such container: ai-shell-gone-2")},
+		{[]string{"rm --force ai-shell-gone-2-ports"}, fails("Error: No such container: ai-shell-gone-2-ports")},
+		{[]string{"network disconnect --force ai-shell-gone-2-net ai-sandbox-egress-1000"}, ok("")},
+		{[]string{"network rm ai-shell-gone-2-net"}, ok("ai-shell-gone-2-net")},
 		{[]string{"container inspect", ".State.Status", "ai-sandbox-egress-1000"}, fails("Error: No such container: ai-sandbox-egress-1000")},
 		{[]string{"run --detach", "--name ai-sandbox-egress-1000", "--read-only", "--cap-drop ALL", "__egress-proxy"}, ok("id")},
 		{[]string{"ps", "label=ai-sandbox.egress=allowlist", "label=ai-sandbox.owner=1000"}, ok("ai-shell-other-1\tshell\tother\t/x\t1000\t2026-12-02 04:00:00 +0000 UTC")},
@@ -111,6 +124,56 @@ func TestEnsureEgressFromNothing(t *testing.T) {
 	if !slices.Equal(c.Refused, []string{"192.0.2.10/32"}) {
 		t.Errorf("refused %v", c.Refused)
 	}
+	removed := 0
+	for _, call := range fake.calls {
+		if strings.HasPrefix(call, "network rm") {
+			removed++
+			if call != "network rm ai-shell-gone-2-net" {
+				t.Errorf("removed a network it should not: %s", call)
+			}
+		}
+	}
+	if removed != 1 {
+		t.Errorf("the gone sandbox's network was not removed: %q", fake.calls)
+	}
+}
+
+// A subnet that another network or a route of the host holds is passed
+// over for the next one.
+func TestEnsureNetworkTakesTheNextFreeSubnet(t *testing.T) {
+	p := egressPlanFor(t)
+	net := EgressNetwork(p.Name)
+	var subnets []string
+	fake := &scripted{t: t}
+	fake.rules = []rule{
+		{[]string{"network inspect", net}, fails("Error: No such network: " + net)},
+	}
+	m := &Manager{Docker: "docker", Runner: runnerFunc(func(ctx context.Context, argv []string) (proc.Result, error) {
+		line := strings.Join(argv[1:], " ")
+		if strings.HasPrefix(line, "network create") {
+			i := slices.Index(argv, "--subnet")
+			subnets = append(subnets, argv[i+1])
+			if len(subnets) < 3 {
+				return fails("Error response from daemon: Pool overlaps with other one on this address space"), nil
+			}
+			return ok("abc"), nil
+		}
+		return fake.Output(ctx, argv)
+	})}
+	created, err := m.ensureNetwork(context.Background(), net, "1000")
+	if err != nil || !created {
+		t.Fatalf("created %v, err %v", created, err)
+	}
+	if len(subnets) != 3 || subnets[0] == subnets[1] || subnets[1] == subnets[2] {
+		t.Errorf("subnets tried %v", subnets)
+	}
+}
+
+type runnerFunc func(ctx context.Context, argv []string) (proc.Result, error)
+
+func (f runnerFunc) Output(ctx context.Context, argv []string) (proc.Result, error) { return f(ctx, argv) }
+func (f runnerFunc) Interactive(context.Context, []string, proc.Stdio, []string, func(os.Signal) bool) (int, error) {
+	return 0, nil
 }
 
 func TestEnsureEgressRefusesANetworkItDidNotMake(t *testing.T) {
