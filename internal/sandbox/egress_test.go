@@ -171,7 +171,9 @@ func TestEnsureNetworkTakesTheNextFreeSubnet(t *testing.T) {
 
 type runnerFunc func(ctx context.Context, argv []string) (proc.Result, error)
 
-func (f runnerFunc) Output(ctx context.Context, argv []string) (proc.Result, error) { return f(ctx, argv) }
+func (f runnerFunc) Output(ctx context.Context, argv []string) (proc.Result, error) {
+	return f(ctx, argv)
+}
 func (f runnerFunc) Interactive(context.Context, []string, proc.Stdio, []string, func(os.Signal) bool) (int, error) {
 	return 0, nil
 }
