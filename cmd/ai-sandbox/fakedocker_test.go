@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/ai-sandbox/ai-sandbox/internal/sandbox"
 )
@@ -158,7 +159,7 @@ func fakeDocker() int {
 			}
 			return 0
 		}
-		return fakeExec(args, string(state), work)
+		return fakeExec(args, string(state), work, name)
 	}
 	return 0
 }
@@ -298,7 +299,7 @@ func fakeNetwork(args []string) int {
 }
 
 // fakeExec plays a guarded session or a hold.
-func fakeExec(args []string, spec, work string) int {
+func fakeExec(args []string, spec, work, name string) int {
 	script, rest := "", []string(nil)
 	for i, a := range args {
 		if a == sandbox.Guard || a == sandbox.Hold {
@@ -342,6 +343,13 @@ func fakeExec(args []string, spec, work string) int {
 	}
 	fmt.Println("exec ran")
 	appendFile(filepath.Join(work, "docker.ran"), "exec ran\n")
+	if b := os.Getenv("FAKE_BLOCKED"); b != "" {
+		// The proxy refused the session a host (twice).
+		host, port, _ := strings.Cut(b, ":")
+		line := fmt.Sprintf(`{"time":%q,"sandbox":%q,"host":%q,"port":%s,"reason":"not on the allowlist"}`+"\n",
+			time.Now().UTC().Format(time.RFC3339Nano), name, host, port)
+		appendFile(filepath.Join(os.Getenv("HOME"), ".ai-sandbox", "egress", "log", "blocked.jsonl"), line+line)
+	}
 	var code int
 	fmt.Sscan(os.Getenv("FAKE_EXEC_EXIT"), &code)
 	return code

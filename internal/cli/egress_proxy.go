@@ -28,8 +28,8 @@ func NewCmdEgressProxy(_ *Deps) *cobra.Command {
 		Hidden: true,
 		Args:   cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			lf, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
-			if err != nil {
+			lf := &egress.RotatingFile{Path: logPath, Max: egress.MaxLog}
+			if _, err := lf.Write(nil); err != nil {
 				return fmt.Errorf("the refusal log: %w", err)
 			}
 			defer lf.Close()

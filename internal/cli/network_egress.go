@@ -195,3 +195,19 @@ func printEgress(deps *Deps, l egressList) {
 	fmt.Fprintf(w, "  allowed for every sandbox: %s\n", strings.Join(l.Common, ", "))
 	fmt.Fprintln(w, "  and each agent's own hosts ('ai-sandbox network list --json' lists them)")
 }
+
+// shownBlocked bounds the hosts listed per sandbox after a session and in
+// ps.
+const shownBlocked = 5
+
+// reportBlocked prints the hosts the proxy refused, the most frequent
+// first, each with the one command that allows it.
+func reportBlocked(s ui.Streams, prefix string, list []egress.Blocked) {
+	for i, b := range list {
+		if i == shownBlocked {
+			s.Infof("%sblocked: %d more hosts ('ai-sandbox ps --json' lists them all)", prefix, len(list)-shownBlocked)
+			return
+		}
+		s.Infof("%sblocked: %s — allow with '%s'", prefix, b, b.Hint())
+	}
+}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ai-sandbox/ai-sandbox/internal/egress"
 	"github.com/ai-sandbox/ai-sandbox/internal/sandbox"
 	"github.com/ai-sandbox/ai-sandbox/internal/ui"
 )
@@ -23,6 +24,8 @@ type psEntry struct {
 	Sessions      int       `json:"sessions"`
 	Started       time.Time `json:"started"`
 	UptimeSeconds int64     `json:"uptimeSeconds"`
+	// Blocked are the hosts its egress proxy refused since it started.
+	Blocked []egress.Blocked `json:"blocked"`
 }
 
 func (d *Deps) manager() *sandbox.Manager {
@@ -36,6 +39,18 @@ func ownerFilter(deps *Deps, allUsers bool) []string {
 		return nil
 	}
 	return []string{"label=" + sandbox.LabelOwner + "=" + strconv.Itoa(deps.UID)}
+}
+
+// withBlocked fills in what the egress proxy refused each sandbox.
+func withBlocked(deps *Deps, list []psEntry) {
+	p, err := deps.Paths()
+	if err != nil {
+		return
+	}
+	store := sandbox.EgressStore(p.Root)
+	for i := range list {
+		list[i].Blocked = store.Blocked(list[i].Name, list[i].Started)
+	}
 }
 
 func listSandboxes(ctx context.Context, m *sandbox.Manager, withSessions bool, filters ...string) ([]psEntry, error) {
@@ -65,7 +80,9 @@ func NewCmdPs(deps *Deps) *cobra.Command {
 		Use:   "ps",
 		Short: "List your running sandboxes",
 		Long: `List your running sandboxes: tool, project, path, attached sessions and
-uptime. Sandboxes of other users of the same Docker engine are left out;
+uptime. Below the table, the hosts each sandbox's egress proxy refused since
+it started, with the command that allows each ('ai-sandbox network allow
+HOST'). Sandboxes of other users of the same Docker engine are left out;
 --all-users shows them too (their owner's uid is in the JSON).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -74,9 +91,15 @@ uptime. Sandboxes of other users of the same Docker engine are left out;
 				return err
 			}
 			out := deps.Streams.Out
+			withBlocked(deps, list)
 			if asJSON {
 				if list == nil {
 					list = []psEntry{}
+				}
+				for i := range list {
+					if list[i].Blocked == nil {
+						list[i].Blocked = []egress.Blocked{}
+					}
 				}
 				enc := json.NewEncoder(out)
 				enc.SetIndent("", "  ")
@@ -99,7 +122,13 @@ uptime. Sandboxes of other users of the same Docker engine are left out;
 				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", e.Tool, e.Project, e.Sessions,
 					(time.Duration(e.UptimeSeconds) * time.Second).String(), e.Path)
 			}
-			return tw.Flush()
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			for _, e := range list {
+				reportBlocked(deps.Streams, e.Tool+" in "+e.Project+": ", e.Blocked)
+			}
+			return nil
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")

@@ -272,6 +272,9 @@ func launch(ctx context.Context, deps *Deps, o *runOptions, rf *runFacts, stdio 
 	stopWatch()
 	<-watched
 	afterSession(deps, rf, tracker, watch.disarmed)
+	if plan.Egress != nil {
+		reportBlocked(s, "", plan.Egress.Store.Blocked(plan.Name, begin))
+	}
 	return code, err
 }
 

@@ -3,7 +3,10 @@ package egress
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"io"
+	"io/fs"
+	"os"
 	"sort"
 	"strconv"
 	"sync"
@@ -94,4 +97,64 @@ func Summarize(r io.Reader, sandbox string, since time.Time) []Blocked {
 		return out[i].Port < out[j].Port
 	})
 	return out
+}
+
+// MaxLog is the size at which the proxy starts a new refusal log; the
+// one before is kept as LogFile+".1", so the log takes at most twice it.
+const MaxLog = 8 << 20
+
+// RotatingFile appends to Path and, before a write would take it past
+// Max, renames it to Path+".1" (replacing the one before) and starts
+// again: an agent that retries a refused host forever cannot fill the
+// user's disk.
+type RotatingFile struct {
+	Path string
+	Max  int64
+
+	f    *os.File
+	size int64
+}
+
+// Write appends p (one whole line: a write is never split).
+func (r *RotatingFile) Write(p []byte) (int, error) {
+	if r.f == nil {
+		if err := r.open(); err != nil {
+			return 0, err
+		}
+	}
+	if r.size > 0 && r.size+int64(len(p)) > r.Max {
+		r.f.Close()
+		r.f = nil
+		if err := os.Rename(r.Path, r.Path+".1"); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return 0, err
+		}
+		if err := r.open(); err != nil {
+			return 0, err
+		}
+	}
+	n, err := r.f.Write(p)
+	r.size += int64(n)
+	return n, err
+}
+
+func (r *RotatingFile) open() error {
+	f, err := os.OpenFile(r.Path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return err
+	}
+	r.f, r.size = f, fi.Size()
+	return nil
+}
+
+// Close closes the file.
+func (r *RotatingFile) Close() error {
+	if r.f == nil {
+		return nil
+	}
+	return r.f.Close()
 }

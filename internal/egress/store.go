@@ -1,6 +1,7 @@
 package egress
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/gofrs/flock"
 
@@ -124,4 +126,17 @@ func (c *Config) SetAddr(name, addr string) {
 			c.Sandboxes[i].Addr = addr
 		}
 	}
+}
+
+// Blocked summarizes the refusal log (the one before too) for a
+// sandbox since a time; a log that cannot be read gives nothing.
+func (s Store) Blocked(sandbox string, since time.Time) []Blocked {
+	var buf bytes.Buffer
+	for _, f := range []string{LogFile + ".1", LogFile} {
+		data, err := s.Root.ReadFile(filepath.Join(LogDir, f), 2*MaxLog)
+		if err == nil {
+			buf.Write(data)
+		}
+	}
+	return Summarize(&buf, sandbox, since)
 }

@@ -3,6 +3,7 @@ package egress
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -58,5 +59,26 @@ func TestStoreRefusesALinkedConfig(t *testing.T) {
 	}
 	if _, err := s.Read(); err == nil {
 		t.Error("read a config through a symbolic link")
+	}
+}
+
+func TestRotatingFileKeepsTwoGenerations(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, LogFile)
+	r := &RotatingFile{Path: path, Max: 100}
+	line := []byte(strings.Repeat("x", 39) + "\n")
+	for range 7 {
+		if _, err := r.Write(line); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.Close()
+	cur, _ := os.ReadFile(path)
+	old, _ := os.ReadFile(path + ".1")
+	if len(cur) != len(line) || len(old) != 2*len(line) { // lines 5-6 and 7 of 7
+		t.Errorf("current %d bytes, previous %d bytes", len(cur), len(old))
+	}
+	if len(cur)%len(line) != 0 || len(old)%len(line) != 0 {
+		t.Errorf("a line was split: %d and %d bytes", len(cur), len(old))
 	}
 }
