@@ -342,7 +342,7 @@ func printPlan(w io.Writer, dockerCLI string, plan sandbox.Plan) {
 	}
 	if e := plan.Egress; e != nil {
 		fmt.Fprintf(w, "# egress allowlist: the sandbox's own network (unless it exists; the first free /%d of %s from this one) and the user's proxy (unless it runs), joined to it\n", egress.SubnetBits, egress.SubnetPool)
-		fmt.Fprintln(w, docker.Quote(append([]string{dockerCLI}, sandbox.EgressNetworkArgs(e.Network, egress.SubnetCandidates(e.Network, nil, 1)[0].String(), e.Proxy.Labels[sandbox.LabelOwner])...)))
+		fmt.Fprintln(w, docker.Quote(append([]string{dockerCLI}, sandbox.EgressNetworkArgs(e.Network, egress.SubnetCandidates(e.Network, nil, 1)[0].String(), e.Proxy.Labels)...)))
 		fmt.Fprintln(w, docker.Quote(append([]string{dockerCLI}, docker.RunArgs(e.Proxy)...)))
 		fmt.Fprintln(w, docker.Quote(append([]string{dockerCLI}, docker.NetworkConnectArgs(e.Network, e.Proxy.Name, egress.ProxyAlias)...)))
 		fmt.Fprintf(w, "#   allowed: %s\n", strings.Join(e.Entry.Allow, ", "))

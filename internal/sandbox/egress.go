@@ -3,6 +3,8 @@ package sandbox
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"net/netip"
 	"os"
@@ -39,8 +41,17 @@ type EgressPlan struct {
 	Forwarder *docker.RunSpec
 }
 
-// ProxyName is the name of a user's proxy container.
-func ProxyName(uid int) string { return "ai-sandbox-egress-" + strconv.Itoa(uid) }
+// LabelEgressDir is the egress folder (below the state folder) that a
+// proxy, a port forwarder or a sandbox network belongs to: one proxy per
+// user and state folder, since the config it serves lives there.
+const LabelEgressDir = "ai-sandbox.egress-dir"
+
+// ProxyName is the name of a user's proxy container for an egress
+// folder: "ai-sandbox-egress-UID-HASH".
+func ProxyName(uid int, egressDir string) string {
+	sum := sha256.Sum256([]byte(egressDir))
+	return "ai-sandbox-egress-" + strconv.Itoa(uid) + "-" + hex.EncodeToString(sum[:4])
+}
 
 // EgressNetwork is the name of a sandbox's own network.
 func EgressNetwork(sandbox string) string { return sandbox + "-net" }
@@ -58,9 +69,9 @@ const (
 // bridge; the sandboxes' networks are joined one by one.
 func ProxySpec(uid, gid int, image, binary, egressDir string) docker.RunSpec {
 	return docker.RunSpec{
-		Name:        ProxyName(uid),
+		Name:        ProxyName(uid, egressDir),
 		Image:       image,
-		Labels:      map[string]string{LabelOwner: strconv.Itoa(uid), LabelRole: RoleProxy},
+		Labels:      map[string]string{LabelOwner: strconv.Itoa(uid), LabelRole: RoleProxy, LabelEgressDir: egressDir},
 		User:        strconv.Itoa(uid) + ":" + strconv.Itoa(gid),
 		ReadOnly:    true,
 		CapDrop:     []string{"ALL"},
@@ -90,7 +101,7 @@ func ForwarderName(sandbox string) string { return sandbox + "-ports" }
 // policy: on the engine's bridge, publishing the sandbox's ports, and
 // relaying them to the sandbox by name once it joins the sandbox's
 // network; hardened like the proxy. It stops when the sandbox is gone.
-func ForwarderSpec(sandbox string, uid, gid int, image, binary string, ports []docker.Port) docker.RunSpec {
+func ForwarderSpec(sandbox string, uid, gid int, image, binary, egressDir string, ports []docker.Port) docker.RunSpec {
 	list := make([]string, len(ports))
 	for i, p := range ports {
 		list[i] = strconv.Itoa(p.ContainerPort)
@@ -98,7 +109,7 @@ func ForwarderSpec(sandbox string, uid, gid int, image, binary string, ports []d
 	return docker.RunSpec{
 		Name:        ForwarderName(sandbox),
 		Image:       image,
-		Labels:      map[string]string{LabelOwner: strconv.Itoa(uid), LabelRole: RoleForwarder},
+		Labels:      map[string]string{LabelOwner: strconv.Itoa(uid), LabelRole: RoleForwarder, LabelEgressDir: egressDir},
 		User:        strconv.Itoa(uid) + ":" + strconv.Itoa(gid),
 		ReadOnly:    true,
 		CapDrop:     []string{"ALL"},
@@ -147,7 +158,7 @@ func (m *Manager) ensureEgress(ctx context.Context, p Plan) error {
 	created := false
 	err := e.Store.WithNetworkLock(func() error {
 		var err error
-		if created, err = m.ensureNetwork(ctx, e.Network, e.Proxy.Labels[LabelOwner]); err != nil {
+		if created, err = m.ensureNetwork(ctx, e.Network, e.Proxy.Labels); err != nil {
 			return err
 		}
 		return m.joinProxy(ctx, e)
@@ -157,7 +168,7 @@ func (m *Manager) ensureEgress(ctx context.Context, p Plan) error {
 	}
 	// A new network: the ones whose sandbox is gone go now, so that
 	// they do not pile up.
-	if err := m.PruneNetworks(ctx, e.Store, e.Proxy.Labels[LabelOwner], e.Proxy.Name); err != nil {
+	if err := m.PruneNetworks(ctx, e.Store, e.Proxy.Labels[LabelEgressDir], e.Proxy.Name); err != nil {
 		m.Streams.Warnf("%v", err)
 	}
 	return nil
@@ -232,10 +243,11 @@ const noHostAddress = "com.docker.network.bridge.inhibit_ipv4"
 const RoleNetwork = "egress-network"
 
 // EgressNetworkArgs creates a sandbox's network, in subnet ("" lets the
-// engine pick one).
-func EgressNetworkArgs(name, subnet, owner string) []string {
+// engine pick one), with the owner and egress folder of its proxy's labels.
+func EgressNetworkArgs(name, subnet string, proxyLabels map[string]string) []string {
 	return docker.NetworkCreateArgs(name, subnet, true,
-		map[string]string{LabelRole: RoleNetwork, LabelOwner: owner}, map[string]string{noHostAddress: "true"})
+		map[string]string{LabelRole: RoleNetwork, LabelOwner: proxyLabels[LabelOwner], LabelEgressDir: proxyLabels[LabelEgressDir]},
+		map[string]string{noHostAddress: "true"})
 }
 
 // subnetTries bounds the subnets a new network tries before it lets the
@@ -246,7 +258,7 @@ const subnetTries = 64
 // and with no address of the host on it. It takes a small subnet of
 // egress.SubnetPool that neither another network nor a route of the host
 // holds; when none is free, the engine picks one.
-func (m *Manager) ensureNetwork(ctx context.Context, name, owner string) (created bool, err error) {
+func (m *Manager) ensureNetwork(ctx context.Context, name string, proxyLabels map[string]string) (created bool, err error) {
 	res, err := m.output(ctx, docker.NetworkInspectArgs(`{{.Internal}} {{index .Options "`+noHostAddress+`"}}`, name))
 	if err != nil {
 		return false, err
@@ -271,7 +283,7 @@ func (m *Manager) ensureNetwork(ctx context.Context, name, owner string) (create
 		if subnet.IsValid() {
 			arg = subnet.String()
 		}
-		res, err = m.output(ctx, EgressNetworkArgs(name, arg, owner))
+		res, err = m.output(ctx, EgressNetworkArgs(name, arg, proxyLabels))
 		if err != nil {
 			return false, err
 		}
@@ -290,13 +302,13 @@ func (m *Manager) ensureNetwork(ctx context.Context, name, owner string) (create
 // launch without a container: that launch may still be starting it.
 const networkGrace = 2 * time.Minute
 
-// PruneNetworks removes the owner's sandbox networks whose sandbox is
-// gone (no container of its name, and no launch readying it within the
-// grace), with their port forwarders and their entries in the proxy's
-// config.
-func (m *Manager) PruneNetworks(ctx context.Context, st egress.Store, owner, proxy string) error {
+// PruneNetworks removes the sandbox networks of an egress folder whose
+// sandbox is gone (no container of its name, and no launch readying it
+// within the grace), with their port forwarders and their entries in the
+// proxy's config.
+func (m *Manager) PruneNetworks(ctx context.Context, st egress.Store, egressDir, proxy string) error {
 	return st.WithNetworkLock(func() error {
-		res, err := m.output(ctx, docker.NetworkListArgs(`{{.Name}}	{{.Label "`+LabelRole+`"}}	{{.Label "`+LabelOwner+`"}}`))
+		res, err := m.output(ctx, docker.NetworkListArgs(`{{.Name}}	{{.Label "`+LabelRole+`"}}	{{.Label "`+LabelEgressDir+`"}}`))
 		if err != nil {
 			return err
 		}
@@ -314,7 +326,7 @@ func (m *Manager) PruneNetworks(ctx context.Context, st egress.Store, owner, pro
 		var gone []string
 		for _, line := range strings.Split(strings.TrimSpace(string(res.Stdout)), "\n") {
 			f := strings.Split(line, "\t")
-			if len(f) != 3 || f[1] != RoleNetwork || f[2] != owner {
+			if len(f) != 3 || f[1] != RoleNetwork || f[2] != egressDir {
 				continue
 			}
 			name, ok := strings.CutSuffix(f[0], "-net")

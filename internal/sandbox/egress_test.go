@@ -74,16 +74,17 @@ func fails(stderr string) proc.Result {
 func TestEnsureEgressFromNothing(t *testing.T) {
 	p := egressPlanFor(t)
 	net := EgressNetwork(p.Name)
+	dir := p.Egress.Proxy.Labels[LabelEgressDir]
 	fake := &scripted{t: t, rules: []rule{
 		{[]string{"network inspect", net}, fails("Error: No such network: " + net)},
 		{[]string{"network create", "--subnet 172.16.", "/28 --internal", "--opt com.docker.network.bridge.inhibit_ipv4=true", "--label ai-sandbox.owner=1000 --label ai-sandbox.role=egress-network", net}, ok("abc")},
 		// The networks left: this one (its launch is readying it), one
 		// whose sandbox still runs, one whose sandbox is gone, another
 		// user's, and one that is not a sandbox's.
-		{[]string{"network ls"}, ok(net + "\tegress-network\t1000\n" +
-			"ai-shell-other-1-net\tegress-network\t1000\n" +
-			"ai-shell-gone-2-net\tegress-network\t1000\n" +
-			"ai-shell-theirs-3-net\tegress-network\t1001\n" +
+		{[]string{"network ls"}, ok(net + "\tegress-network\t" + dir + "\n" +
+			"ai-shell-other-1-net\tegress-network\t" + dir + "\n" +
+			"ai-shell-gone-2-net\tegress-network\t" + dir + "\n" +
+			"ai-shell-theirs-3-net\tegress-network\t/home/them/.ai-sandbox/egress\n" +
 			"mynet\t\t")},
 		{[]string{"container inspect", "ai-shell-other-1"}, ok("running|true||||")},
 		{[]string{"container inspect", "ai-shell-gone-2"}, fails("Error: No such container: ai-shell-gone-2")},
@@ -160,7 +161,7 @@ func TestEnsureNetworkTakesTheNextFreeSubnet(t *testing.T) {
 		}
 		return fake.Output(ctx, argv)
 	})}
-	created, err := m.ensureNetwork(context.Background(), net, "1000")
+	created, err := m.ensureNetwork(context.Background(), net, p.Egress.Proxy.Labels)
 	if err != nil || !created {
 		t.Fatalf("created %v, err %v", created, err)
 	}

@@ -228,7 +228,7 @@ func NewPlan(f Facts) Plan {
 		// An internal network publishes nothing: a forwarder on the
 		// bridge publishes the ports and relays them to the sandbox.
 		if len(published) > 0 {
-			fwd := ForwarderSpec(name, f.UID, f.GID, f.Image, f.Binary, published)
+			fwd := ForwarderSpec(name, f.UID, f.GID, f.Image, f.Binary, filepath.Join(f.State, "egress"), published)
 			egressPlan.Forwarder = &fwd
 			published = nil
 		}
