@@ -333,11 +333,23 @@ func (s *Suite) teardown() {
 // removeStaleContainers removes the containers of earlier runs whose
 // per-run folder is gone.
 func (s *Suite) removeStaleContainers() {
+	stale := func(dir string) bool {
+		_, err := os.Stat(dir)
+		return strings.Contains(dir, "/"+basePrefix) && errors.Is(err, os.ErrNotExist)
+	}
 	for id, ws := range s.sandboxContainers() {
-		if strings.Contains(ws, "/"+basePrefix) {
-			if _, err := os.Stat(ws); errors.Is(err, os.ErrNotExist) {
-				_ = exec.Command(s.Docker, "rm", "--force", id).Run()
-			}
+		if stale(ws) {
+			_ = exec.Command(s.Docker, "rm", "--force", id).Run()
+		}
+	}
+	for id, ed := range s.labelled("container", "ai-sandbox.egress-dir") {
+		if stale(ed) {
+			_ = exec.Command(s.Docker, "rm", "--force", id).Run()
+		}
+	}
+	for id, ed := range s.labelled("network", "ai-sandbox.egress-dir") {
+		if stale(ed) {
+			_ = exec.Command(s.Docker, "network", "rm", id).Run()
 		}
 	}
 }
@@ -349,9 +361,45 @@ func (s *Suite) removeContainersUnder(dir string) {
 			ids = append(ids, id)
 		}
 	}
+	// The egress proxies and port forwarders of homes below dir.
+	for id, ed := range s.labelled("container", "ai-sandbox.egress-dir") {
+		if strings.HasPrefix(ed, dir+"/") {
+			ids = append(ids, id)
+		}
+	}
 	if len(ids) > 0 {
 		_ = exec.Command(s.Docker, append([]string{"rm", "--force"}, ids...)...).Run()
 	}
+	// Then the sandboxes' own networks.
+	var nets []string
+	for id, ed := range s.labelled("network", "ai-sandbox.egress-dir") {
+		if strings.HasPrefix(ed, dir+"/") {
+			nets = append(nets, id)
+		}
+	}
+	if len(nets) > 0 {
+		_ = exec.Command(s.Docker, append([]string{"network", "rm"}, nets...)...).Run()
+	}
+}
+
+// labelled maps the id of every container (running or not) or network
+// with a label to its value.
+func (s *Suite) labelled(kind, label string) map[string]string {
+	args := []string{kind, "ls", "--no-trunc", "--filter", "label=" + label, "--format", `{{.ID}} {{.Label "` + label + `"}}`}
+	if kind == "container" {
+		args = append(args[:2], append([]string{"--all"}, args[2:]...)...)
+	}
+	out, err := exec.Command(s.Docker, args...).Output()
+	if err != nil {
+		return nil
+	}
+	m := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		if id, v, ok := strings.Cut(line, " "); ok {
+			m[id] = v
+		}
+	}
+	return m
 }
 
 // sandboxContainers maps the id of every container with an

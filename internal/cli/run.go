@@ -75,6 +75,20 @@ OPENCODE_SERVER_PASSWORD (env file or environment), --allow-unsecured, else a
 menu on a terminal or a warning. Networks: --network NAME, or with no name on
 a terminal a picker; saved ones ('ai-sandbox network') apply without it.
 
+Egress (--egress, AI_SANDBOX_EGRESS, per workspace, settings.egress):
+  allowlist (default)  the sandbox sits on an internal network of its own and
+                       reaches only its agent's hosts, the package registries
+                       and what you allowed ('ai-sandbox network allow HOST'),
+                       through your egress proxy; never the host, the cloud
+                       metadata service, private addresses or other sandboxes.
+                       Ports are published by a small forwarder container.
+                       What was refused is listed after the session.
+  open                 the engine's default bridge: everything (a warning at
+                       each launch). Joining a network (--network, saved
+                       ones) opens the sandbox the same way: where nobody chose
+                       the allowlist, such a launch is open, with a warning.
+  none                 no network at all.
+
 Environment:
   AI_SANDBOX_IMAGE, AI_SANDBOX_IDLE_TIMEOUT, AI_SANDBOX_PIDS_LIMIT,
   AI_SANDBOX_MEMORY, AI_SANDBOX_CPUS, AI_SANDBOX_PORT_BIND (or PORT_BIND),
@@ -83,6 +97,7 @@ Environment:
   AI_SANDBOX_EXPOSE    ports to publish, comma-separated (PORT: the original's,
                        deprecated)
   AI_SANDBOX_NETWORK   docker networks to join, comma-separated
+  AI_SANDBOX_EGRESS    allowlist, open or none
   AI_RUN_DEBUG=1       print every docker command line on stderr
   AI_SANDBOX_DOCKER    the docker CLI to use (e.g. podman)`
 

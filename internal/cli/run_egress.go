@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/ai-sandbox/ai-sandbox/internal/config"
 	"github.com/ai-sandbox/ai-sandbox/internal/egress"
@@ -66,6 +67,18 @@ func egressFacts(deps *Deps, cfg *config.Config, settings config.Resolved, o *ru
 	if err != nil {
 		return &ui.UsageError{Err: err}
 	}
+	if pol == egress.PolicyAllowlist && from == "default" && len(f.Networks) > 0 {
+		// Nobody chose the allowlist, and a network to join was asked
+		// for: joining a network opens the sandbox (it reaches the
+		// network's members directly and, through its route, the rest),
+		// so this launch is open, and says so.
+		if !o.quiet && !o.print {
+			deps.Streams.Warnf("joining the network %s opens this sandbox's egress: it reaches that network directly and, through it, everything else (the allowlist applies only without networks)", strings.Join(f.Networks, ", "))
+			deps.Streams.Hintf("say so with --egress open; 'ai-sandbox network list' shows where the network was saved")
+		}
+		f.Egress = egress.PolicyOpen
+		return nil
+	}
 	f.Egress = pol
 	switch pol {
 	case egress.PolicyOpen:
@@ -86,7 +99,7 @@ func egressFacts(deps *Deps, cfg *config.Config, settings config.Resolved, o *ru
 	}
 	if len(f.Networks) > 0 {
 		return ui.WithHint(&ui.UsageError{Err: fmt.Errorf("egress allowlist (from %s): joining the network %s would give this sandbox a way out around the proxy", from, f.Networks[0])},
-			"join it with --egress open for this run ('ai-sandbox network' shows where it was saved)")
+			"join it with --egress open for this run ('ai-sandbox network list' shows where it was saved)")
 	}
 	f.Allow, err = allowedHosts(cfg, ws, agent, o.allow)
 	if err != nil {

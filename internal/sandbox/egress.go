@@ -340,11 +340,21 @@ func (m *Manager) PruneNetworks(ctx context.Context, st egress.Store, egressDir,
 			if c.Exists {
 				continue
 			}
+			// Anything on it besides the proxy and the forwarder is in use.
+			res, err := m.output(ctx, docker.NetworkInspectArgs(`{{range .Containers}}{{.Name}} {{end}}`, f[0]))
+			if err != nil {
+				return err
+			}
+			if res.ExitCode != 0 || slices.ContainsFunc(strings.Fields(string(res.Stdout)), func(c string) bool {
+				return c != proxy && c != ForwarderName(name)
+			}) {
+				continue
+			}
 			if err := m.remove(ctx, ForwarderName(name)); err != nil {
 				return err
 			}
 			_, _ = m.output(ctx, docker.NetworkDisconnectArgs(f[0], proxy))
-			res, err := m.output(ctx, docker.NetworkRemoveArgs(f[0]))
+			res, err = m.output(ctx, docker.NetworkRemoveArgs(f[0]))
 			if err != nil {
 				return err
 			}

@@ -80,14 +80,19 @@ func TestEnsureEgressFromNothing(t *testing.T) {
 		{[]string{"network create", "--subnet 172.16.", "/28 --internal", "--opt com.docker.network.bridge.inhibit_ipv4=true", "--label ai-sandbox.owner=1000 --label ai-sandbox.role=egress-network", net}, ok("abc")},
 		// The networks left: this one (its launch is readying it), one
 		// whose sandbox still runs, one whose sandbox is gone, another
-		// user's, and one that is not a sandbox's.
+		// state folder's, one with a container on it, and one that is not
+		// a sandbox's.
 		{[]string{"network ls"}, ok(net + "\tegress-network\t" + dir + "\n" +
 			"ai-shell-other-1-net\tegress-network\t" + dir + "\n" +
 			"ai-shell-gone-2-net\tegress-network\t" + dir + "\n" +
 			"ai-shell-theirs-3-net\tegress-network\t/home/them/.ai-sandbox/egress\n" +
+			"ai-shell-busy-4-net\tegress-network\t" + dir + "\n" +
 			"mynet\t\t")},
 		{[]string{"container inspect", "ai-shell-other-1"}, ok("running|true||||")},
 		{[]string{"container inspect", "ai-shell-gone-2"}, fails("Error: No such container: ai-shell-gone-2")},
+		{[]string{"container inspect", "ai-shell-busy-4"}, fails("Error: No such container: ai-shell-busy-4")},
+		{[]string{"network inspect", "ai-shell-busy-4-net"}, ok(p.Egress.Proxy.Name + " a-container-just-started ")},
+		{[]string{"network inspect", "ai-shell-gone-2-net"}, ok("ai-sandbox-egress-1000-" + p.Egress.Proxy.Name[len("ai-sandbox-egress-1000-"):] + " ai-shell-gone-2-ports ")},
 		{[]string{"rm --force ai-shell-gone-2-ports"}, fails("Error: No such container: ai-shell-gone-2-ports")},
 		{[]string{"network disconnect --force ai-shell-gone-2-net ai-sandbox-egress-1000"}, ok("")},
 		{[]string{"network rm ai-shell-gone-2-net"}, ok("ai-shell-gone-2-net")},
