@@ -17,6 +17,7 @@ import (
 	"github.com/ai-sandbox/ai-sandbox/internal/docker"
 	"github.com/ai-sandbox/ai-sandbox/internal/egress"
 	"github.com/ai-sandbox/ai-sandbox/internal/hostfs"
+	"github.com/ai-sandbox/ai-sandbox/internal/proc"
 	"github.com/ai-sandbox/ai-sandbox/internal/ui"
 )
 
@@ -83,6 +84,10 @@ func ProxySpec(uid, gid int, image, binary, egressDir string) docker.RunSpec {
 			{Source: filepath.Join(egressDir, egress.ConfDir), Target: proxyConfDir, ReadOnly: true},
 			{Source: filepath.Join(egressDir, egress.LogDir), Target: proxyLogDir},
 		},
+		// Its own bridge, not docker's default one: there the engine's DNS
+		// answers the proxy (names of the containers on the networks it
+		// joins among them).
+		Network:    ProxyName(uid, egressDir),
 		Entrypoint: []string{proxyBinary},
 		Cmd: []string{"__egress-proxy",
 			"--config", proxyConfDir + "/" + egress.ConfFile,
@@ -273,29 +278,53 @@ func (m *Manager) ensureNetwork(ctx context.Context, name string, proxyLabels ma
 	if !bytes.Contains(res.Stderr, []byte("No such network")) && !bytes.Contains(res.Stderr, []byte("not found")) {
 		return false, engineError("inspect the network "+name, res)
 	}
+	if err := m.createNetwork(ctx, name, func(subnet string) []string { return EgressNetworkArgs(name, subnet, proxyLabels) }); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// createNetwork creates a network with the args for a subnet, trying the
+// pool's subnets from the network's own place on; when none is free, the
+// engine picks one. One that exists already (another launch made it) is
+// no failure.
+func (m *Manager) createNetwork(ctx context.Context, name string, args func(subnet string) []string) error {
 	var routes []netip.Prefix
 	if f, err := os.Open("/proc/net/route"); err == nil {
 		routes = egress.HostRoutes(f)
 		f.Close()
 	}
+	var res proc.Result
 	for _, subnet := range append(egress.SubnetCandidates(name, routes, subnetTries), netip.Prefix{}) {
 		arg := ""
 		if subnet.IsValid() {
 			arg = subnet.String()
 		}
-		res, err = m.output(ctx, EgressNetworkArgs(name, arg, proxyLabels))
+		var err error
+		res, err = m.output(ctx, args(arg))
 		if err != nil {
-			return false, err
+			return err
 		}
 		if res.ExitCode == 0 || bytes.Contains(res.Stderr, []byte("already exists")) {
-			return res.ExitCode == 0, nil
+			return nil
 		}
 		if !bytes.Contains(res.Stderr, []byte("overlaps")) {
 			break
 		}
 	}
-	return false, ui.WithHint(engineError("create the network "+name, res),
+	return ui.WithHint(engineError("create the network "+name, res),
 		"stopped sandboxes' networks are removed by 'ai-sandbox stop' and 'ai-sandbox clean'; 'docker network ls' shows them all")
+}
+
+// RoleProxyNetwork marks the network a proxy reaches out on.
+const RoleProxyNetwork = "egress-proxy-network"
+
+// ProxyNetworkArgs creates the network a proxy reaches out on: a bridge of
+// its own (not docker's default one), whose DNS also answers the names of
+// the containers on the networks the proxy joins.
+func ProxyNetworkArgs(proxy docker.RunSpec, subnet string) []string {
+	return docker.NetworkCreateArgs(proxy.Network, subnet, false,
+		map[string]string{LabelRole: RoleProxyNetwork, LabelOwner: proxy.Labels[LabelOwner], LabelEgressDir: proxy.Labels[LabelEgressDir]}, nil)
 }
 
 // networkGrace is how long a sandbox's network outlives its entry's last
@@ -394,6 +423,14 @@ func (m *Manager) ensureProxy(ctx context.Context, spec docker.RunSpec, deadline
 			}
 			if res.ExitCode == 0 {
 				return true, nil
+			}
+			if networkMissing(string(res.Stderr)) {
+				// Its own network first (the proxy's first start, or
+				// one removed since).
+				if err := m.createNetwork(ctx, spec.Network, func(subnet string) []string { return ProxyNetworkArgs(spec, subnet) }); err != nil {
+					return false, err
+				}
+				continue
 			}
 			if !bytes.Contains(res.Stderr, []byte("is already in use")) {
 				return false, engineError("start the egress proxy "+spec.Name, res)

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ai-sandbox/ai-sandbox/internal/egress"
 	"github.com/ai-sandbox/ai-sandbox/internal/hostfs"
@@ -231,4 +232,35 @@ func (c *connectOnce) Output(ctx context.Context, argv []string) (proc.Result, e
 		return ok(""), nil
 	}
 	return c.scripted.Output(ctx, argv)
+}
+
+// The proxy's first start makes its own network, then starts it.
+func TestEnsureProxyMakesItsNetwork(t *testing.T) {
+	p := egressPlanFor(t)
+	spec := p.Egress.Proxy
+	runs := 0
+	fake := &scripted{t: t, rules: []rule{
+		{[]string{"container inspect", spec.Name}, fails("Error: No such container: " + spec.Name)},
+		{[]string{"network create --driver bridge --subnet 172.16.", "--label ai-sandbox.role=egress-proxy-network", spec.Name}, ok("abc")},
+	}}
+	m := &Manager{Docker: "docker", Runner: runnerFunc(func(ctx context.Context, argv []string) (proc.Result, error) {
+		if argv[1] == "run" {
+			runs++
+			if !slices.Contains(argv, "--network") || argv[slices.Index(argv, "--network")+1] != spec.Name {
+				t.Errorf("the proxy is not on its own network: %q", argv)
+			}
+			if runs == 1 {
+				return fails("docker: Error response from daemon: network " + spec.Name + " not found."), nil
+			}
+			return ok("id"), nil
+		}
+		return fake.Output(ctx, argv)
+	})}
+	started, err := m.ensureProxy(context.Background(), spec, time.Now().Add(time.Minute))
+	if err != nil || !started || runs != 2 {
+		t.Fatalf("started %v after %d runs: %v", started, runs, err)
+	}
+	if slices.ContainsFunc(fake.calls, func(c string) bool { return strings.Contains(c, "--internal") }) {
+		t.Errorf("the proxy's network is internal: %q", fake.calls)
+	}
 }
