@@ -78,6 +78,9 @@ type params struct {
 	processMark string   // a string in the cmdline of a host process
 	envNames    []string // variables that must not be present
 	forkMax     int      // fork-bomb cap
+	reach       []string // host:port the sandbox must not reach
+	dnsName     string   // one more public name network-dns tries
+	noMetadata  bool     // network-reach leaves the metadata service alone (unit tests)
 	timeout     time.Duration
 	// self runs this probe again (see Main).
 	self []string
@@ -108,6 +111,8 @@ func checks() []check {
 		{name: "mount", what: "mount a file system (also in a new user namespace)", run: checkMount},
 		{name: "ptrace", what: "ptrace a host process", run: checkPtrace},
 		{name: "env-leak", what: "read API keys the sandbox was not given", run: checkEnvLeak},
+		{name: "network-reach", what: "reach the host's services, the cloud metadata service or another sandbox (directly or through the proxy)", run: checkNetworkReach},
+		{name: "network-dns", what: "resolve a public name (DNS queries leaving the sandbox)", run: checkNetworkDNS},
 		// Last: it disturbs every other process in the sandbox for a moment.
 		{name: "fork-bomb", what: "fork without limit", run: checkForkBomb, timeout: 90 * time.Second},
 
@@ -212,6 +217,8 @@ func run(self []string, args []string, stdout, stderr io.Writer) int {
 	allowed := fl.String("allowed", env("ALLOWED", ""), "comma-separated extra folders where writing is allowed")
 	processMark := fl.String("process-marker", env("PROCESS_MARKER", ""), "a string in the command line of a host process")
 	envNames := fl.String("env", env("ENV", "AI_SANDBOX_E2E_UNDECLARED"), "comma-separated variables that must not be present")
+	reach := fl.String("reach", env("REACH", ""), "comma-separated HOST:PORT the sandbox must not reach (the host's services, another sandbox)")
+	dnsName := fl.String("dns-name", env("DNS_NAME", ""), "one more public name that must not resolve")
 	forkMax := fl.Int("fork-max", atoiOr(env("FORK_MAX", ""), 5000), "fork-bomb: stop after this many children")
 	timeout := fl.Duration("timeout", 30*time.Second, "time limit of each check")
 	fl.Usage = func() {
@@ -231,7 +238,7 @@ func run(self []string, args []string, stdout, stderr io.Writer) int {
 	p := &params{
 		secrets: split(*secrets), markers: split(*markers), hostHome: *hostHome, others: split(*others),
 		project: *project, allowed: split(*allowed), processMark: *processMark, envNames: split(*envNames),
-		forkMax: *forkMax, timeout: *timeout, self: self,
+		forkMax: *forkMax, timeout: *timeout, self: self, reach: split(*reach), dnsName: *dnsName,
 	}
 	want := fl.Args()
 	if len(want) == 0 {
