@@ -24,6 +24,7 @@ func TestProbeDetectsHoles(t *testing.T) {
 	user := strconv.Itoa(s.UID) + ":" + strconv.Itoa(s.GID)
 	probe := "--mount=type=bind,source=" + s.ProbeDir + ",target=/opt/probe,readonly"
 	same := func(path string) string { return "--mount=type=bind,source=" + path + ",target=" + path }
+	hostPort := strconv.Itoa(hostService(t))
 
 	cases := []struct {
 		name   string
@@ -73,6 +74,16 @@ func TestProbeDetectsHoles(t *testing.T) {
 				"--read-only", "--tmpfs", "/tmp", "--pids-limit", "200",
 				same(e.Other), same(e.Home) + ",readonly"},
 			holes: []string{"read-host-secret", "other-workspace-read", "other-workspace-write"},
+		},
+		{
+			// The engine's default bridge (what --egress open gives): the
+			// host's service answers at the bridge's gateway, and public
+			// names resolve.
+			name: "default-bridge",
+			docker: []string{"--user", user, "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
+				"--read-only", "--tmpfs", "/tmp", "--pids-limit", "200"},
+			probe: []string{"-reach", "172.17.0.1:" + hostPort, "-dns-name", "deb.debian.org"},
+			holes: []string{"network-reach", "network-dns"},
 		},
 	}
 	for _, c := range cases {

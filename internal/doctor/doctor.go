@@ -5,6 +5,8 @@
 package doctor
 
 import (
+	"github.com/ai-sandbox/ai-sandbox/internal/egress"
+
 	"encoding/json"
 	"fmt"
 	"io"
@@ -187,12 +189,37 @@ func Engine(e EngineFacts) []Finding {
 		parts = append(parts, os)
 	}
 	out = append(out, Finding{Section: sec, Name: "engine", Status: OK, Detail: e.Server + " (" + strings.Join(parts, "; ") + ")"})
+	if _, podman := e.Info["host"]; !podman && dnsLeaks(e.Server) {
+		out = append(out, Finding{Section: sec, Name: "internal networks' DNS", Status: Warn,
+			Detail: "engine " + e.Server + " forwards DNS queries from internal networks through the host's resolver when that is a loopback one (CVE-2024-29018): a sandbox could send data out in the names it looks up; ai-sandbox gives its sandboxes a resolver address that answers nothing (--dns " + egress.NoResolver + ") so that their queries stay inside",
+			Hint:   "upgrade to Docker Engine 26 or later (or 25.0.5)"})
+	}
 	if e.Info != nil && !seccomp {
 		out = append(out, Finding{Section: sec, Name: "seccomp", Status: Warn,
 			Detail: "the engine does not report seccomp: the sandbox's seccomp profile (no ptrace, no process_vm_readv) may not apply",
 			Hint:   "use an engine with seccomp support (Docker Engine and Docker Desktop have it)"})
 	}
 	return out
+}
+
+// dnsLeaks reports whether a Docker Engine version forwards internal
+// networks' DNS queries through the host (fixed in 25.0.5 and 26.0.0).
+func dnsLeaks(version string) bool {
+	var v [3]int
+	for i, part := range strings.SplitN(version, ".", 3) {
+		n := 0
+		for _, c := range part {
+			if c < '0' || c > '9' {
+				break
+			}
+			n = n*10 + int(c-'0')
+		}
+		v[i] = n
+	}
+	if v[0] == 0 {
+		return false // not a version we know
+	}
+	return v[0] < 25 || (v[0] == 25 && v[1] == 0 && v[2] < 5)
 }
 
 func stringList(v any) []string {

@@ -137,3 +137,17 @@ func TestAliases(t *testing.T) {
 		t.Errorf("%+v", f)
 	}
 }
+
+func TestEngineWarnsOfTheDNSLeak(t *testing.T) {
+	for v, leaks := range map[string]bool{"20.10.24+dfsg1": true, "24.0.7": true, "25.0.4": true, "25.0.5": false, "26.1.0": false, "27.3.1": false, "weird": false} {
+		got := false
+		for _, f := range Engine(EngineFacts{CLI: "/usr/bin/docker", Client: v, Server: v, Info: map[string]any{"SecurityOptions": []any{"name=seccomp"}}}) {
+			if f.Name == "internal networks' DNS" && f.Status == Warn {
+				got = true
+			}
+		}
+		if got != leaks {
+			t.Errorf("engine %s: warned %v, want %v", v, got, leaks)
+		}
+	}
+}

@@ -57,6 +57,7 @@ var CommonHosts = []string{
 	"crates.io", "index.crates.io", "static.crates.io",
 	"rubygems.org",
 	"github.com", "api.github.com", "codeload.github.com", "*.githubusercontent.com",
+	"gitlab.com", "registry.gitlab.com",
 }
 
 // EgressHosts are the hosts the agent needs (nil for a command that is
