@@ -5,14 +5,14 @@
 package doctor
 
 import (
-	"github.com/ai-sandbox/ai-sandbox/internal/egress"
-
 	"encoding/json"
 	"fmt"
 	"io"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/ai-sandbox/ai-sandbox/internal/egress"
 )
 
 // Status is how a finding came out.
