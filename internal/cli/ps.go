@@ -188,10 +188,40 @@ administrator of a shared engine).`,
 			for _, n := range names {
 				deps.Streams.Infof("stopped %s", n)
 			}
+			if !allUsers {
+				pruneEgress(cmd.Context(), deps, m, names)
+			}
 			return nil
 		},
 	}
 	cmd.Flags().BoolVar(&all, "all", false, "stop every one of your sandboxes")
 	cmd.Flags().BoolVar(&allUsers, "all-users", false, "with --all: other users' sandboxes too (for an administrator)")
 	return cmd
+}
+
+// pruneEgress removes the networks of the sandboxes just stopped (once
+// docker has removed them, which takes a moment) and of any gone before.
+func pruneEgress(ctx context.Context, deps *Deps, m *sandbox.Manager, stopped []string) {
+	p, err := deps.Paths()
+	if err != nil {
+		return
+	}
+	store := sandbox.EgressStore(p.Root)
+	if _, err := store.Root.Lstat(""); err != nil {
+		return // no sandbox ever ran under the allowlist
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for _, n := range stopped {
+		for time.Now().Before(deadline) {
+			st, err := m.Inspect(ctx, n)
+			if err != nil || !st.Exists {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	dir := store.Root.Path()
+	if err := m.PruneNetworks(ctx, store, dir, sandbox.ProxyName(deps.UID, dir), stopped...); err != nil {
+		deps.Streams.Warnf("remove the stopped sandboxes' networks: %v", err)
+	}
 }

@@ -335,7 +335,10 @@ const networkGrace = 2 * time.Minute
 // sandbox is gone (no container of its name, and no launch readying it
 // within the grace), with their port forwarders and their entries in the
 // proxy's config.
-func (m *Manager) PruneNetworks(ctx context.Context, st egress.Store, egressDir, proxy string) error {
+//
+// The sandboxes in stopped were just stopped by the user: their networks
+// go without the grace.
+func (m *Manager) PruneNetworks(ctx context.Context, st egress.Store, egressDir, proxy string, stopped ...string) error {
 	return st.WithNetworkLock(func() error {
 		res, err := m.output(ctx, docker.NetworkListArgs(`{{.Name}}	{{.Label "`+LabelRole+`"}}	{{.Label "`+LabelEgressDir+`"}}`))
 		if err != nil {
@@ -359,7 +362,7 @@ func (m *Manager) PruneNetworks(ctx context.Context, st egress.Store, egressDir,
 				continue
 			}
 			name, ok := strings.CutSuffix(f[0], "-net")
-			if !ok || time.Since(since[name]) < networkGrace {
+			if !ok || (time.Since(since[name]) < networkGrace && !slices.Contains(stopped, name)) {
 				continue
 			}
 			c, err := m.Inspect(ctx, name)

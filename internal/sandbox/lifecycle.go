@@ -390,6 +390,15 @@ func (m *Manager) create(ctx context.Context, p Plan) (conflict bool, err error)
 	if err != nil {
 		return false, err
 	}
+	if res.ExitCode != 0 && p.Egress != nil && networkMissing(string(res.Stderr)) && strings.Contains(string(res.Stderr), p.Egress.Network) {
+		// 'ai-sandbox stop' pruned the network in between: once more.
+		if err := m.ensureEgress(ctx, p); err != nil {
+			return false, err
+		}
+		if res, err = m.output(ctx, docker.RunArgs(p.Run)); err != nil {
+			return false, err
+		}
+	}
 	if res.ExitCode != 0 {
 		stderr := string(res.Stderr)
 		switch {
