@@ -31,7 +31,17 @@ func publishedOn(t *testing.T, e *harness.Env, port int, flags ...string) []bind
 	args := append([]string{"run", "--image", e.S.Image, "--idle-timeout", "0", "--expose", strconv.Itoa(port)}, flags...)
 	s := startSession(t, e, "ports", append(args, "sh", "-c", "echo ready; sleep 30")...)
 	s.expect("ready", time.Minute)
+	// Under the allowlist (the default) the sandbox's network is internal
+	// and publishes nothing: its forwarder does.
 	raw := e.S.DockerOut(t, "container", "inspect", "--format", "{{json .HostConfig.PortBindings}}", "ai-shell-"+e.Key())
+	var own map[string][]binding
+	if err := json.Unmarshal([]byte(raw), &own); err != nil {
+		t.Fatalf("%v: %s", err, raw)
+	}
+	if len(own) != 0 {
+		t.Errorf("the sandbox itself publishes %s", raw)
+	}
+	raw = e.S.DockerOut(t, "container", "inspect", "--format", "{{json .HostConfig.PortBindings}}", "ai-shell-"+e.Key()+"-ports")
 	var pb map[string][]binding
 	if err := json.Unmarshal([]byte(raw), &pb); err != nil {
 		t.Fatalf("%v: %s", err, raw)

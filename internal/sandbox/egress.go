@@ -427,6 +427,10 @@ func (m *Manager) ensureProxy(ctx context.Context, spec docker.RunSpec, deadline
 			if res.ExitCode == 0 {
 				return true, nil
 			}
+			if imageMissing(string(res.Stderr)) {
+				// The proxy runs in the sandbox's image.
+				return false, missingImage(spec.Image)
+			}
 			if networkMissing(string(res.Stderr)) {
 				// Its own network first (the proxy's first start, or
 				// one removed since).

@@ -404,11 +404,8 @@ func (m *Manager) create(ctx context.Context, p Plan) (conflict bool, err error)
 		switch {
 		case strings.Contains(stderr, "is already in use"):
 			return true, nil
-		case strings.Contains(stderr, "No such image") || strings.Contains(stderr, "image not known") ||
-			strings.Contains(stderr, "not found: manifest unknown"):
-			return false, ui.WithHint(fmt.Errorf("the image %s does not exist", p.Run.Image),
-				"build it with 'ai-sandbox image build' (or pull one with 'ai-sandbox image pull'), or run 'ai-sandbox setup'",
-				"a different image can be chosen with --image or AI_SANDBOX_IMAGE")
+		case imageMissing(stderr):
+			return false, missingImage(p.Run.Image)
 		case networkMissing(stderr):
 			return false, missingNetwork(p.Run.Network)
 		}
@@ -442,6 +439,18 @@ func (m *Manager) create(ctx context.Context, p Plan) (conflict bool, err error)
 		}
 	}
 	return false, nil
+}
+
+// imageMissing reads docker's and podman's "no such image" replies.
+func imageMissing(stderr string) bool {
+	return strings.Contains(stderr, "No such image") || strings.Contains(stderr, "image not known") ||
+		strings.Contains(stderr, "not found: manifest unknown")
+}
+
+func missingImage(image string) error {
+	return ui.WithHint(fmt.Errorf("the image %s does not exist", image),
+		"build it with 'ai-sandbox image build' (or pull one with 'ai-sandbox image pull'), or run 'ai-sandbox setup'",
+		"a different image can be chosen with --image or AI_SANDBOX_IMAGE")
 }
 
 // networkMissing reads docker's and podman's "no such network" replies.
