@@ -188,6 +188,15 @@ func fakeEgress(args []string, work string) (code int, done bool) {
 		return 0, true
 	case args[0] == "network" && len(args) > 1 && (args[1] == "connect" || args[1] == "disconnect"):
 		return 0, true
+	case args[0] == "container" && strings.Contains(line, ".State.Running}} {{with") && strings.HasPrefix(last, "ai-sandbox-egress-"):
+		// The proxy's state and address on a network: running and on
+		// every network once started (the fake does not track joins).
+		if _, err := os.Stat(proxy); err != nil {
+			fmt.Fprintf(os.Stderr, "Error: No such container: %s\n", last)
+			return 1, true
+		}
+		fmt.Println("true 192.168.64.2")
+		return 0, true
 	case args[0] == "container" && strings.Contains(line, ".NetworkSettings.Networks"):
 		if strings.HasPrefix(last, "ai-sandbox-egress-") {
 			fmt.Println("192.168.64.2")

@@ -162,6 +162,12 @@ func (m *Manager) ensureEgress(ctx context.Context, p Plan) error {
 	e := p.Egress
 	created := false
 	err := e.Store.WithNetworkLock(func() error {
+		// The usual case, in one call: the proxy runs and is on the
+		// network already (so the network is there, and is the one
+		// ai-sandbox made and checked when it joined the proxy to it).
+		if addr := m.proxyOn(ctx, e.Proxy.Name, e.Network); addr != "" {
+			return m.putEntry(e, addr)
+		}
 		var err error
 		if created, err = m.ensureNetwork(ctx, e.Network, e.Proxy.Labels); err != nil {
 			return err
@@ -215,13 +221,34 @@ func (m *Manager) joinProxy(ctx context.Context, e *EgressPlan) error {
 	if err != nil {
 		return err
 	}
+	return m.putEntry(e, addr)
+}
+
+// putEntry writes the sandbox's entry in the proxy's config, with the
+// proxy's address on its network.
+func (m *Manager) putEntry(e *EgressPlan, proxyAddr string) error {
 	entry := e.Entry
-	entry.ProxyAddr = addr
+	entry.ProxyAddr = proxyAddr
 	entry.Since = time.Now().UTC()
 	return e.Store.Update(func(c *egress.Config) {
 		c.Put(entry)
 		c.Refused = e.Refused
 	})
+}
+
+// proxyOn is the proxy's address on a network when it runs and is on it,
+// else "".
+func (m *Manager) proxyOn(ctx context.Context, proxy, network string) string {
+	format := `{{.State.Running}} {{with index .NetworkSettings.Networks ` + strconv.Quote(network) + `}}{{.IPAddress}}{{end}}`
+	res, err := m.output(ctx, docker.InspectArgs(proxy, format))
+	if err != nil || res.ExitCode != 0 {
+		return ""
+	}
+	running, addr, _ := strings.Cut(strings.TrimSpace(string(res.Stdout)), " ")
+	if running != "true" {
+		return ""
+	}
+	return addr
 }
 
 // recordEgress writes the sandbox's own address into the proxy's config

@@ -188,7 +188,10 @@ func (f runnerFunc) Interactive(context.Context, []string, proc.Stdio, []string,
 func TestEnsureEgressRefusesANetworkItDidNotMake(t *testing.T) {
 	p := egressPlanFor(t)
 	for _, out := range []string{"false ", "true ", "false true"} {
-		fake := &scripted{t: t, rules: []rule{{[]string{"network inspect"}, ok(out)}}}
+		fake := &scripted{t: t, rules: []rule{
+			{[]string{"container inspect", ".State.Running}} {{with"}, fails("Error: No such container")},
+			{[]string{"network inspect"}, ok(out)},
+		}}
 		m := &Manager{Docker: "docker", Runner: fake}
 		err := m.ensureEgress(context.Background(), p)
 		if err == nil || !strings.Contains(err.Error(), "is not one ai-sandbox made") {
@@ -262,5 +265,25 @@ func TestEnsureProxyMakesItsNetwork(t *testing.T) {
 	}
 	if slices.ContainsFunc(fake.calls, func(c string) bool { return strings.Contains(c, "--internal") }) {
 		t.Errorf("the proxy's network is internal: %q", fake.calls)
+	}
+}
+
+// With the proxy running and on the network, a launch readies its egress
+// in one call.
+func TestEnsureEgressWhenAllIsThere(t *testing.T) {
+	p := egressPlanFor(t)
+	fake := &scripted{t: t, rules: []rule{
+		{[]string{"container inspect", ".State.Running}} {{with index .NetworkSettings.Networks \"" + EgressNetwork(p.Name) + "\"}}", p.Egress.Proxy.Name}, ok("true 172.16.9.2")},
+	}}
+	m := &Manager{Docker: "docker", Runner: fake}
+	if err := m.ensureEgress(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+	if len(fake.calls) != 1 {
+		t.Errorf("calls %q, want one", fake.calls)
+	}
+	c, err := p.Egress.Store.Read()
+	if err != nil || len(c.Sandboxes) != 1 || c.Sandboxes[0].ProxyAddr != "172.16.9.2" || c.Sandboxes[0].Since.IsZero() {
+		t.Errorf("config %+v, %v", c, err)
 	}
 }
