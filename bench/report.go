@@ -186,8 +186,12 @@ type Target struct {
 	Limit float64 `json:"limit"`
 }
 
-// String renders the target as in the issue: "≤ 1.35×", "< 15 ms".
+// String renders the target as in the issue: "≤ 1.35×", "< 15 ms"; a
+// figure without one (On "") is reported only: "—".
 func (t Target) String(unit string) string {
+	if t.On == "" {
+		return "—"
+	}
 	op := "≤"
 	switch t.Op {
 	case "<":
@@ -252,9 +256,12 @@ func NewRow(id, figure, command, baseline, unit string, a, b []float64, t Target
 		r.Ratio = PairedRatio(a, b)
 		r.RatioOfMedian = Ratio(r.Value, r.BaselineValue)
 	}
-	if t.On == "ratio" {
+	switch t.On {
+	case "":
+		r.Met = true // reported only
+	case "ratio":
 		r.Met = t.Met(r.Ratio)
-	} else {
+	default:
 		r.Met = t.Met(r.Value)
 	}
 	return r
@@ -361,7 +368,10 @@ func (r Report) Markdown() string {
 			}
 		}
 		mark := "✗"
-		if row.Met {
+		switch {
+		case row.Target.On == "":
+			mark = "·"
+		case row.Met:
 			mark = "✓"
 		}
 		fig := escape(row.Figure)
