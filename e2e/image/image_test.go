@@ -22,6 +22,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -463,6 +464,71 @@ mv .git .git-old 2>/dev/null && echo "renamed" || echo "not renamed"`
 		}
 		if after := migrations(); after != before {
 			t.Errorf("migrations in the project database: %s before, %s after", before, after)
+		}
+	})
+
+	t.Run("opencode's runtime goes through the egress proxy", func(t *testing.T) {
+		// OpenCode's runtime (Bun, reached with BUN_BE_BUN=1) fetches a
+		// stand-in API host on a bridge of its own: only the proxy can
+		// reach it, so an answer proves the runtime used the proxy, and
+		// a host not on the list gets the proxy's refusal.
+		proj := filepath.Join(e.home, "egress-project")
+		if out, err := exec.Command("git", "init", "-q", proj).CombinedOutput(); err != nil {
+			t.Fatalf("git init: %v %s", err, out)
+		}
+		if out, _, err := e.sandbox(t, "workspace", "add", proj); err != nil {
+			t.Fatalf("workspace add: %v %s", err, out)
+		}
+		suffix := strconv.FormatInt(time.Now().UnixNano(), 36)
+		api, apiNet := "aisbx-e2e-img-api-"+suffix, "aisbx-e2e-img-apinet-"+suffix
+		docker := func(args ...string) string {
+			t.Helper()
+			out, err := exec.Command(e.docker, args...).CombinedOutput()
+			if err != nil {
+				t.Fatalf("docker %s: %v %s", strings.Join(args, " "), err, out)
+			}
+			return strings.TrimSpace(string(out))
+		}
+		docker("network", "create", apiNet)
+		t.Cleanup(func() {
+			exec.Command(e.docker, "rm", "--force", api).Run()
+			exec.Command(e.docker, "network", "rm", apiNet).Run()
+		})
+		docker("run", "--detach", "--rm", "--pull", "never", "--name", api, "--network", apiNet, "--env", "BUN_BE_BUN=1",
+			"--entrypoint", "opencode", e.tag, "-e", `Bun.serve({port: 8080, hostname: "0.0.0.0", fetch() { return new Response("hello from the stand-in\n") }}); await new Promise(() => {})`)
+		run := func(script string) (string, string, error) {
+			cmd := exec.Command(e.bin, "run", "--idle-timeout", "5m", "--allow", api+":8080", "sh", "-c", script)
+			cmd.Dir = proj
+			cmd.Env = append(os.Environ(), "HOME="+e.home, "AI_SANDBOX_HOME="+e.state, "AI_SANDBOX_IMAGE="+e.tag, "NO_COLOR=1")
+			var out, errb bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &out, &errb
+			err := cmd.Run()
+			return out.String(), errb.String(), err
+		}
+		t.Cleanup(func() {
+			cmd := exec.Command(e.bin, "stop")
+			cmd.Dir = proj
+			cmd.Env = append(os.Environ(), "HOME="+e.home, "AI_SANDBOX_HOME="+e.state)
+			cmd.Run()
+		})
+		if out, errs, err := run("true"); err != nil {
+			t.Fatalf("first launch: %v\n%s%s", err, out, errs)
+		}
+		proxy := docker("ps", "--filter", "label=ai-sandbox.role=egress-proxy", "--filter", "label=ai-sandbox.egress-dir="+filepath.Join(e.state, "egress"), "--format", "{{.Names}}")
+		if proxy == "" {
+			t.Fatal("no egress proxy runs")
+		}
+		docker("network", "connect", apiNet, proxy)
+		fetch := func(url string) string {
+			return `BUN_BE_BUN=1 opencode -e 'const r = await fetch("` + url + `"); console.log(r.status, (await r.text()).trim())'`
+		}
+		out, errs, err := run(fetch("http://" + api + ":8080/"))
+		if err != nil || !strings.Contains(out, "200 hello from the stand-in") {
+			t.Errorf("Bun's fetch did not reach the allowlisted stand-in through the proxy: %v\n%s%s", err, out, errs)
+		}
+		out, errs, _ = run(fetch("http://not-listed.example/"))
+		if !strings.Contains(out, "403 ai-sandbox: blocked not-listed.example port 80") {
+			t.Errorf("Bun's fetch of a host not on the list did not get the proxy's refusal:\n%s%s", out, errs)
 		}
 	})
 

@@ -30,6 +30,9 @@ type toolEntry struct {
 	InImage      *bool  `json:"inImage"`
 	ImageVersion string `json:"imageVersion,omitempty"`
 	Note         string `json:"note,omitempty"`
+	// Egress is how its runtime reaches the egress proxy, and whether
+	// that was verified.
+	Egress tools.ProxyUse `json:"egress"`
 }
 
 type toolsOutput struct {
@@ -57,7 +60,9 @@ func NewCmdTools(deps *Deps) *cobra.Command {
 		Use:   "tools",
 		Short: "List the known agents and which are in the image",
 		Long: `List the agents ai-sandbox knows: how each is installed and pinned, and whether
-it is in the current sandbox image (read from the image's labels).
+it is in the current sandbox image (read from the image's labels), and
+whether its runtime was verified to go through the egress proxy (PROXY; the
+JSON says which runtime, what it needs and which test verified it).
 Add agents with 'ai-sandbox image build --tools a,b'.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -79,7 +84,7 @@ Add agents with 'ai-sandbox image build --tools a,b'.`,
 				e := toolEntry{Name: t.Name, Description: t.Description, Binary: t.Binary, Install: installText(t),
 					Method: string(t.Install.Method), Package: t.Install.Package, Version: t.Install.Version,
 					VersionArg: t.Install.VersionArg, HostConfig: nonNil(t.HostConfig), EnvKeys: nonNil(t.EnvKeys),
-					Ports: t.Ports, NoSandbox: t.NoSandbox, Note: t.Note}
+					Ports: t.Ports, NoSandbox: t.NoSandbox, Note: t.Note, Egress: t.Proxy()}
 				if e.Ports == nil {
 					e.Ports = []int{}
 				}
@@ -101,7 +106,7 @@ Add agents with 'ai-sandbox image build --tools a,b'.`,
 				return enc.Encode(out)
 			}
 			tw := tabwriter.NewWriter(s.Out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "AGENT\tIN IMAGE\tCOMMAND\tINSTALL\tDESCRIPTION")
+			fmt.Fprintln(tw, "AGENT\tIN IMAGE\tCOMMAND\tINSTALL\tPROXY\tDESCRIPTION")
 			for _, e := range out.Tools {
 				mark := "?"
 				if e.InImage != nil {
@@ -113,7 +118,11 @@ Add agents with 'ai-sandbox image build --tools a,b'.`,
 						}
 					}
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", e.Name, mark, e.Binary, e.Install, e.Description)
+				proxy := "not verified"
+				if e.Egress.Verified != "" {
+					proxy = "verified"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.Name, mark, e.Binary, e.Install, proxy, e.Description)
 			}
 			if err := tw.Flush(); err != nil {
 				return err

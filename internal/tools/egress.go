@@ -63,3 +63,42 @@ var CommonHosts = []string{
 // EgressHosts are the hosts the agent needs (nil for a command that is
 // not an agent: the common hosts only).
 func (t Tool) EgressHosts() []string { return slices.Clone(agentHosts[t.Name]) }
+
+// ProxyUse says how an agent's runtime reaches the egress proxy: the
+// runtime, what it needs (the sandbox sets the proxy variables for all,
+// and NODE_USE_ENV_PROXY=1 for Node's built-in fetch), and the test that
+// verified it against a stand-in API host ("" when none has yet).
+type ProxyUse struct {
+	Runtime  string `json:"runtime"`
+	Needs    string `json:"needs"`
+	Verified string `json:"verified,omitempty"`
+}
+
+const (
+	needsEnv  = "HTTPS_PROXY/HTTP_PROXY/NO_PROXY (read natively)"
+	needsNode = "HTTPS_PROXY/NO_PROXY and NODE_USE_ENV_PROXY=1 (Node's fetch ignores the variables without it)"
+)
+
+var proxyUse = map[string]ProxyUse{
+	"opencode":     {Runtime: "Bun", Needs: needsEnv, Verified: "e2e/image TestBaseImageWithOpencode: Bun's fetch reaches an allowlisted stand-in only through the proxy, and gets its refusal for another host"},
+	"claude":       {Runtime: "Node", Needs: needsNode},
+	"gemini":       {Runtime: "Node", Needs: needsNode},
+	"codex":        {Runtime: "Rust (reqwest)", Needs: needsEnv},
+	"aider":        {Runtime: "Python (httpx, requests)", Needs: needsEnv},
+	"amp":          {Runtime: "Node", Needs: needsNode},
+	"qwen":         {Runtime: "Node", Needs: needsNode},
+	"kilo":         {Runtime: "Node", Needs: needsNode},
+	"qoder":        {Runtime: "Node", Needs: needsNode},
+	"auggie":       {Runtime: "Node", Needs: needsNode},
+	"codebuddy":    {Runtime: "Node", Needs: needsNode},
+	"jules":        {Runtime: "Node", Needs: needsNode},
+	"crush":        {Runtime: "Go", Needs: needsEnv},
+	"goose":        {Runtime: "Rust", Needs: needsEnv},
+	"shai":         {Runtime: "Rust", Needs: needsEnv},
+	"cursor-agent": {Runtime: "Node", Needs: needsNode},
+	"copilot":      {Runtime: "Node", Needs: needsNode},
+}
+
+// Proxy is how the agent's runtime reaches the egress proxy (a zero
+// ProxyUse: not known).
+func (t Tool) Proxy() ProxyUse { return proxyUse[t.Name] }
