@@ -32,5 +32,5 @@ fi
 tmp=$(mktemp -d /tmp/ai-sandbox-bench-bin.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 make --no-print-directory build BIN="$tmp/ai-sandbox" GO="$GO" >&2
-"$GO" build -o "$tmp/bench" ./bench/cmd/bench
+CGO_ENABLED=0 "$GO" build -o "$tmp/bench" ./bench/cmd/bench # static: it also serves and fetches in containers (the proxy figure)
 "$tmp/bench" -bin "$tmp/ai-sandbox" -out bench/results "$@"
