@@ -314,9 +314,15 @@ func Inventory(f Facts) ([]Item, error) {
 		}
 		add(Item{Category: Logs, Label: label}, filepath.Join("logs", e.Name()))
 	}
+	// The egress proxy's refusal log (its config, which the running
+	// sandboxes' proxy serves, stays).
+	egressLogs, _ := readDir(r, filepath.Join("egress", "log"))
+	for _, e := range egressLogs {
+		add(Item{Category: Logs, Label: "egress/log/" + e.Name() + " (what the egress proxy refused)"}, filepath.Join("egress", "log", e.Name()))
+	}
 
 	// The original's leftovers and whatever else lies at the top.
-	known := map[string]bool{"projects": true, "tools": true, "cache": true, "logs": true, "config.json": true, "env": true,
+	known := map[string]bool{"projects": true, "tools": true, "cache": true, "logs": true, "config.json": true, "env": true, "egress": true,
 		".config.lock": true, ".config.lock.holder": true, "workspaces": true}
 	for _, root := range f.DBRoots {
 		known[root] = true
