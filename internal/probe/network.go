@@ -7,7 +7,9 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -37,28 +39,51 @@ func checkNetworkReach(ctx context.Context, p *params) Result {
 			}
 		}
 	}
+	targets = unique(targets)
 	proxy := proxyFromEnv()
-	for _, t := range targets {
-		dctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-		c, err := (&net.Dialer{}).DialContext(dctx, "tcp", t)
-		cancel()
-		if err == nil {
-			c.Close()
+	// Every target at once (an unreachable one costs its timeout), then
+	// the notes in order.
+	type outcome struct {
+		direct      error
+		status      string
+		tunnelError error
+	}
+	out := make([]outcome, len(targets))
+	var wg sync.WaitGroup
+	for i, t := range targets {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			dctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+			c, err := (&net.Dialer{}).DialContext(dctx, "tcp", t)
+			cancel()
+			if err == nil {
+				c.Close()
+			}
+			out[i].direct = err
+			if proxy != "" {
+				out[i].status, out[i].tunnelError = connectThrough(ctx, proxy, t)
+			}
+		}()
+	}
+	wg.Wait()
+	for i, t := range targets {
+		o := out[i]
+		if o.direct == nil {
 			n.success("direct TCP to %s connected", t)
 		} else {
-			n.add("direct %s: %v", t, shortErr(err))
+			n.add("direct %s: %v", t, shortErr(o.direct))
 		}
 		if proxy == "" {
 			continue
 		}
-		status, err := connectThrough(ctx, proxy, t)
 		switch {
-		case err != nil:
-			n.add("through the proxy to %s: %v", t, shortErr(err))
-		case strings.HasPrefix(status, "200"):
+		case o.tunnelError != nil:
+			n.add("through the proxy to %s: %v", t, shortErr(o.tunnelError))
+		case strings.HasPrefix(o.status, "200"):
 			n.success("the proxy %s opened a tunnel to %s", proxy, t)
 		default:
-			n.add("the proxy refused %s: %s", t, status)
+			n.add("the proxy refused %s: %s", t, o.status)
 		}
 	}
 	if proxy != "" {
@@ -131,4 +156,15 @@ func shortErr(err error) string {
 		return s[i+2:]
 	}
 	return s
+}
+
+// unique drops repeated entries, keeping the first of each.
+func unique(list []string) []string {
+	var out []string
+	for _, s := range list {
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
 }
