@@ -42,11 +42,13 @@ Egress: under the allowlist policy (the default; --egress, AI_SANDBOX_EGRESS,
 settings.egress or egress.workspaces in config.json), a sandbox sits on an
 internal network of its own and reaches only its agent's hosts, the package
 registries and the hosts you allow, through a proxy; a refused connection
-names the command that allows it. Joining a docker network would open a way
-around the proxy: it needs --egress open.
+names the command that allows it. Joining a docker network opens the
+sandbox's egress: where nobody chose the allowlist the launch runs open, with
+a warning; under an allowlist you chose it is refused.
 
   ai-sandbox network allow api.example.com          all workspaces, at once
   ai-sandbox network allow '*.example.com' --workspace ~/projects
+  ai-sandbox network allow api.example.com --tool claude   one agent's sandboxes
   ai-sandbox network allow 192.168.1.20:11434       a local model server (exactly)
   ai-sandbox network deny api.example.com`,
 	}

@@ -19,7 +19,8 @@ import (
 // user's allowlist, for all workspaces or one; the running sandboxes'
 // proxies take the change at once.
 func newCmdNetworkAllow(deps *Deps, allow bool) *cobra.Command {
-	var ws string
+	var ws, tool string
+	var global bool
 	use, short := "allow HOST[:PORT]...", "Let sandboxes reach more hosts under the allowlist policy (at once, running ones too)"
 	if !allow {
 		use, short = "deny HOST[:PORT]...", "Take hosts off your allowlist (at once, running sandboxes too)"
@@ -33,7 +34,11 @@ A host is a name (api.example.com), *.domain for every name under a domain,
 or an address; without :PORT it is allowed on 443 and 80. A private, loopback
 or link-local address (a local model server, a service on your host) is
 reached only when HOST:PORT names it exactly. Each agent's own hosts and the
-package registries are allowed already: 'ai-sandbox network list' shows them.`,
+package registries are allowed already: 'ai-sandbox network list' shows them.
+
+For all workspaces and agents (--global, the default), for one workspace
+(--workspace PATH) or for one agent's sandboxes (--tool NAME; 'shell' is the
+sandbox of plain commands).`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var rules []string
@@ -46,6 +51,25 @@ package registries are allowed already: 'ai-sandbox network list' shows them.`,
 					rules = append(rules, r.String())
 				}
 			}
+			n := 0
+			for _, set := range []bool{global, ws != "", tool != ""} {
+				if set {
+					n++
+				}
+			}
+			if n > 1 {
+				return ui.Usagef("--global, --workspace and --tool exclude each other: give one")
+			}
+			if tool != "" {
+				if tool != "shell" {
+					t, ok := deps.Tools.Lookup(tool)
+					if !ok {
+						return ui.Usagef("%q is not an agent ai-sandbox knows ('ai-sandbox tools' lists them; 'shell' is the sandbox of plain commands)", tool)
+					}
+					tool = t.Name
+				}
+				return changeAllowlist(deps, allow, "", tool, dedupe(rules))
+			}
 			key := ""
 			if ws != "" {
 				k, err := workspaceKey(deps, ws)
@@ -54,28 +78,37 @@ package registries are allowed already: 'ai-sandbox network list' shows them.`,
 				}
 				key = k
 			}
-			return changeAllowlist(deps, allow, key, dedupe(rules))
+			return changeAllowlist(deps, allow, key, "", dedupe(rules))
 		},
 	}
 	cmd.Flags().StringVar(&ws, "workspace", "", "for the workspace (or project) at `PATH` only")
+	cmd.Flags().StringVar(&tool, "tool", "", "for one agent's sandboxes only (`NAME`; shell: plain commands)")
+	cmd.Flags().BoolVar(&global, "global", false, "for all workspaces and agents (the default)")
 	return cmd
 }
 
-func changeAllowlist(deps *Deps, allow bool, ws string, rules []string) error {
+func changeAllowlist(deps *Deps, allow bool, ws, tool string, rules []string) error {
 	p, err := deps.Paths()
 	if err != nil {
 		return err
 	}
 	where := "all workspaces"
-	if ws != "" {
+	switch {
+	case ws != "":
 		where = ws
+	case tool != "":
+		where = "the " + tool + " sandboxes"
 	}
 	var missing []string
 	err = config.Update(p, func(c *config.Config) error {
 		list := c.Egress.Allow
-		if ws != "" {
+		switch {
+		case ws != "":
 			list = c.Egress.AllowIn[ws]
+		case tool != "":
+			list = c.Egress.AllowTools[tool]
 		}
+		list = slices.Clone(list) // a refused change leaves the config as it was
 		for _, r := range rules {
 			has := slices.Contains(list, r)
 			switch {
@@ -88,6 +121,16 @@ func changeAllowlist(deps *Deps, allow bool, ws string, rules []string) error {
 			}
 		}
 		if len(missing) > 0 {
+			return config.ErrNoChange
+		}
+		if tool != "" {
+			if c.Egress.AllowTools == nil {
+				c.Egress.AllowTools = map[string][]string{}
+			}
+			c.Egress.AllowTools[tool] = list
+			if len(list) == 0 {
+				delete(c.Egress.AllowTools, tool)
+			}
 			return nil
 		}
 		if ws == "" {
@@ -116,7 +159,7 @@ func changeAllowlist(deps *Deps, allow bool, ws string, rules []string) error {
 		if err := store.Update(func(c *egress.Config) {
 			for i := range c.Sandboxes {
 				s := &c.Sandboxes[i]
-				if ws != "" && !insideWorkspace(s.Workspace, ws) {
+				if ws != "" && !insideWorkspace(s.Workspace, ws) || tool != "" && s.Tool != tool {
 					continue
 				}
 				for _, r := range rules {
@@ -150,6 +193,7 @@ type egressList struct {
 	Workspaces map[string]string   `json:"workspaces"`
 	Allow      []string            `json:"allow"`
 	AllowIn    map[string][]string `json:"allowWorkspaces"`
+	AllowTools map[string][]string `json:"allowTools"`
 	Common     []string            `json:"common"`
 	Agents     map[string][]string `json:"agents"`
 }
@@ -170,6 +214,10 @@ func egressListing(deps *Deps, cfg *config.Config) (egressList, error) {
 	if l.AllowIn == nil {
 		l.AllowIn = map[string][]string{}
 	}
+	l.AllowTools = cfg.Egress.AllowTools
+	if l.AllowTools == nil {
+		l.AllowTools = map[string][]string{}
+	}
 	for _, t := range deps.Tools.All() {
 		l.Agents[t.Name] = t.EgressHosts()
 	}
@@ -189,7 +237,10 @@ func printEgress(deps *Deps, l egressList) {
 	for _, ws := range slices.Sorted(maps.Keys(l.AllowIn)) {
 		fmt.Fprintf(w, "  allowed in %s: %s\n", ws, strings.Join(l.AllowIn[ws], ", "))
 	}
-	if len(l.Allow) == 0 && len(l.AllowIn) == 0 {
+	for _, t := range slices.Sorted(maps.Keys(l.AllowTools)) {
+		fmt.Fprintf(w, "  allowed for %s: %s\n", t, strings.Join(l.AllowTools[t], ", "))
+	}
+	if len(l.Allow) == 0 && len(l.AllowIn) == 0 && len(l.AllowTools) == 0 {
 		fmt.Fprintln(w, "  allowed by you: nothing yet ('ai-sandbox network allow HOST[:PORT]')")
 	}
 	fmt.Fprintf(w, "  allowed for every sandbox: %s\n", strings.Join(l.Common, ", "))

@@ -46,6 +46,11 @@ func allowedHosts(cfg *config.Config, ws string, agent *tools.Tool, extra []stri
 	list = append(list, tools.CommonHosts...)
 	list = append(list, cfg.Egress.Allow...)
 	list = append(list, cfg.Egress.AllowIn[ws]...)
+	tool := "shell"
+	if agent != nil {
+		tool = agent.Name
+	}
+	list = append(list, cfg.Egress.AllowTools[tool]...)
 	list = append(list, extra...)
 	var out []string
 	for _, h := range list {

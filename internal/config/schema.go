@@ -43,11 +43,12 @@ type Networks struct {
 
 // Egress is what the sandboxes may reach: the policy per workspace (over
 // settings.egress) and the hosts allowed beyond each agent's own, for
-// every sandbox and per workspace.
+// every sandbox, per workspace and per agent.
 type Egress struct {
 	Workspaces map[string]string   `json:"workspaces,omitempty"`
 	Allow      []string            `json:"allow,omitempty"`
 	AllowIn    map[string][]string `json:"allowWorkspaces,omitempty"`
+	AllowTools map[string][]string `json:"allowTools,omitempty"`
 }
 
 // Tools records what the image holds and per-tool choices.

@@ -30,6 +30,9 @@ type ConfigSandbox struct {
 	// Workspace is the sandbox's workspace ('ai-sandbox network allow
 	// --workspace' changes the allowlists of its running sandboxes).
 	Workspace string `json:"workspace,omitempty"`
+	// Tool is the sandbox's agent ('shell' for plain commands): 'network
+	// allow --tool' changes the allowlists of its running sandboxes.
+	Tool string `json:"tool,omitempty"`
 	// Since is when a launch last readied it: its network is not pruned
 	// while that launch may still be starting it.
 	Since time.Time `json:"since,omitzero"`

@@ -221,7 +221,7 @@ func NewPlan(f Facts) Plan {
 		egressPlan = &EgressPlan{
 			Network: network,
 			Proxy:   ProxySpec(f.UID, f.GID, f.Image, f.Binary, filepath.Join(f.State, "egress")),
-			Entry:   egress.ConfigSandbox{Name: name, Allow: append([]string{}, f.Allow...), Workspace: f.Workspace},
+			Entry:   egress.ConfigSandbox{Name: name, Allow: append([]string{}, f.Allow...), Workspace: f.Workspace, Tool: f.Tool},
 			Refused: append([]string(nil), f.Refused...),
 			Store:   EgressStore(f.State),
 		}
