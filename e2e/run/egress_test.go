@@ -204,7 +204,8 @@ func TestEgressAllowlist(t *testing.T) {
 }
 
 // TestEgressNoneAndOpen: none reaches nothing; open reaches the host's
-// services directly (today's behaviour, with its warning).
+// services directly (today's behaviour, with its warning), and the
+// probe's network checks see it.
 func TestEgressNoneAndOpen(t *testing.T) {
 	t.Parallel()
 	e := harness.NewEnv(t)
@@ -229,5 +230,12 @@ func TestEgressNoneAndOpen(t *testing.T) {
 	}
 	if !strings.Contains(r.Stderr, "warning: egress open (from flag)") {
 		t.Errorf("open without its warning:\n%s", r)
+	}
+	// The probe's network checks see open's holes: they can fail.
+	res = netProbe(t, e, []string{"--egress", "open"}, "-reach", "172.17.0.1:"+hostPort, "-dns-name", "deb.debian.org", "network-reach", "network-dns")
+	for _, c := range []string{"network-reach", "network-dns"} {
+		if r := res[c]; !r.Succeeded {
+			t.Errorf("%s: the probe did NOT see open's hole: %s", c, r.Detail)
+		}
 	}
 }
