@@ -60,6 +60,7 @@ type Proxy struct {
 
 	once      sync.Once
 	transport *http.Transport
+	buffers   bufferPool
 }
 
 // Server is an http.Server for the proxy, with timeouts fit for it.
@@ -299,6 +300,19 @@ func splice(a, b net.Conn) {
 	b.Close()
 }
 
+// bufferPool lends the plain-HTTP relay 256 KiB buffers (httputil's
+// default is 32 KiB: a large download then costs eight times the calls).
+type bufferPool struct{ p sync.Pool }
+
+func (b *bufferPool) Get() []byte {
+	if v, ok := b.p.Get().(*[]byte); ok {
+		return *v
+	}
+	return make([]byte, 256<<10)
+}
+
+func (b *bufferPool) Put(buf []byte) { b.p.Put(&buf) }
+
 // forward relays a plain HTTP request to the vetted address.
 func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 	rp := &httputil.ReverseProxy{
@@ -307,7 +321,8 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 			pr.Out.Host = r.Host
 			pr.Out.Header.Del("Proxy-Authorization")
 		},
-		Transport: p.transport,
+		Transport:  p.transport,
+		BufferPool: &p.buffers,
 		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
 			http.Error(w, "ai-sandbox: could not reach the server: "+err.Error()+"\n", http.StatusBadGateway)
 		},

@@ -185,6 +185,51 @@ func (m *Manager) ensureEgress(ctx context.Context, p Plan) error {
 	return nil
 }
 
+// renewEgress is the cold launch's quick way: when the proxy's config
+// still holds the sandbox's entry from its last run, the entry is
+// renewed (so that no pruning takes the network meanwhile) and the
+// proxy's address it holds is returned; the caller then starts the
+// sandbox while verifyEgress checks the proxy, in parallel. "" means no
+// entry: ensureEgress must run first.
+func (m *Manager) renewEgress(p Plan) (had string, err error) {
+	e := p.Egress
+	err = e.Store.WithNetworkLock(func() error {
+		c, err := e.Store.Read()
+		if err != nil {
+			return err
+		}
+		for _, s := range c.Sandboxes {
+			if s.Name == e.Entry.Name && s.ProxyAddr != "" {
+				had = s.ProxyAddr
+				return m.putEntry(e, s.ProxyAddr)
+			}
+		}
+		return nil
+	})
+	return had, err
+}
+
+// verifyEgress checks, beside the sandbox's start, that the proxy runs on
+// the sandbox's network at the address its entry holds; it returns the
+// address it found ("" when the proxy is not there).
+func (m *Manager) verifyEgress(ctx context.Context, p Plan) string {
+	return m.proxyOn(ctx, p.Egress.Proxy.Name, p.Egress.Network)
+}
+
+// settleEgress follows verifyEgress once the sandbox runs: the entry takes
+// the proxy's present address, or, when the proxy is not on the network
+// (it stopped, or was restarted), ensureEgress brings it there; until
+// then the sandbox has no way out, never an open one.
+func (m *Manager) settleEgress(ctx context.Context, p Plan, addr, had string) error {
+	if addr == "" {
+		return m.ensureEgress(ctx, p)
+	}
+	if addr == had {
+		return nil
+	}
+	return p.Egress.Store.WithNetworkLock(func() error { return m.putEntry(p.Egress, addr) })
+}
+
 // joinProxy makes the user's proxy run, joins it to the sandbox's network
 // and writes the sandbox's entry in its config.
 func (m *Manager) joinProxy(ctx context.Context, e *EgressPlan) error {

@@ -5,6 +5,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 type scripted struct {
 	t     *testing.T
 	rules []rule
+	mu    sync.Mutex
 	calls []string
 }
 
@@ -28,6 +30,8 @@ type rule struct {
 
 func (s *scripted) Output(_ context.Context, argv []string) (proc.Result, error) {
 	line := strings.Join(argv[1:], " ")
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.calls = append(s.calls, line)
 	for _, r := range s.rules {
 		ok := true
@@ -285,5 +289,90 @@ func TestEnsureEgressWhenAllIsThere(t *testing.T) {
 	c, err := p.Egress.Store.Read()
 	if err != nil || len(c.Sandboxes) != 1 || c.Sandboxes[0].ProxyAddr != "172.16.9.2" || c.Sandboxes[0].Since.IsZero() {
 		t.Errorf("config %+v, %v", c, err)
+	}
+}
+
+// A sandbox that ran before starts while its proxy is checked: no network
+// call before the start, and the entry follows the proxy's address.
+func TestColdStartChecksTheProxyBesideTheStart(t *testing.T) {
+	p := egressPlanFor(t)
+	if err := p.Egress.Store.Update(func(c *egress.Config) {
+		c.Put(egress.ConfigSandbox{Name: p.Name, ProxyAddr: "172.16.9.2", Allow: []string{"old.example"}})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	net := EgressNetwork(p.Name)
+	fake := &scripted{t: t, rules: []rule{
+		{[]string{"container inspect", ".State.Running}} {{with", p.Egress.Proxy.Name}, ok("true 172.16.9.3")},
+		{[]string{"run --detach", "--name " + p.Name + " "}, ok("id")},
+		{[]string{"container inspect", net, p.Name}, ok("172.16.9.4")},
+	}}
+	m := &Manager{Docker: "docker", Runner: fake}
+	if conflict, err := m.create(context.Background(), p); err != nil || conflict {
+		t.Fatalf("conflict %v, err %v", conflict, err)
+	}
+	m.background.Wait()
+	for _, c := range fake.calls {
+		if strings.HasPrefix(c, "network ") {
+			t.Errorf("a network call on the quick way: %s", c)
+		}
+	}
+	c, err := p.Egress.Store.Read()
+	if err != nil || len(c.Sandboxes) != 1 {
+		t.Fatalf("config %+v %v", c, err)
+	}
+	if s := c.Sandboxes[0]; s.ProxyAddr != "172.16.9.3" || s.Addr != "172.16.9.4" || !slices.Equal(s.Allow, []string{"api.example.org"}) {
+		t.Errorf("entry %+v: want the proxy's new address, the sandbox's, and this launch's allowlist", s)
+	}
+}
+
+// When the proxy is not there any more, the quick way falls back to
+// readying it all once the sandbox runs.
+func TestColdStartBringsBackAProxyThatIsGone(t *testing.T) {
+	p := egressPlanFor(t)
+	if err := p.Egress.Store.Update(func(c *egress.Config) {
+		c.Put(egress.ConfigSandbox{Name: p.Name, ProxyAddr: "172.16.9.2"})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	net := EgressNetwork(p.Name)
+	proxy := p.Egress.Proxy.Name
+	started := false
+	fake := &scripted{t: t}
+	fake.rules = []rule{
+		{[]string{"container inspect", "{{with index .NetworkSettings.Networks", net, proxy}, ok("172.16.9.5")},
+		{[]string{"run --detach", "--name " + p.Name + " "}, ok("id")},
+		{[]string{"container inspect", net, p.Name}, ok("172.16.9.4")},
+		{[]string{"network inspect", net}, ok("true true")},
+		{[]string{"run --detach", "--name " + proxy}, ok("id")},
+		{[]string{"ps", "label=ai-sandbox.egress=allowlist"}, ok("")},
+		{[]string{"network connect --alias ai-sandbox-proxy", net, proxy}, ok("")},
+	}
+	m := &Manager{Docker: "docker", Runner: runnerFunc(func(ctx context.Context, argv []string) (proc.Result, error) {
+		line := strings.Join(argv[1:], " ")
+		if strings.Contains(line, ".State.Running}} {{with") {
+			return fails("Error: No such container: " + proxy), nil
+		}
+		if strings.Contains(line, ".State.Status") && strings.HasSuffix(line, proxy) {
+			if started {
+				return ok("running|true||||"), nil
+			}
+			return fails("Error: No such container: " + proxy), nil
+		}
+		if strings.HasPrefix(line, "run --detach") && strings.Contains(line, "--name "+proxy) {
+			started = true
+		}
+		return fake.Output(ctx, argv)
+	})}
+	if conflict, err := m.create(context.Background(), p); err != nil || conflict {
+		t.Fatalf("conflict %v, err %v", conflict, err)
+	}
+	m.background.Wait()
+	c, _ := p.Egress.Store.Read()
+	if len(c.Sandboxes) != 1 || c.Sandboxes[0].ProxyAddr != "172.16.9.5" {
+		t.Errorf("config %+v: want the new proxy's address", c)
+	}
+	if !started {
+		t.Errorf("the proxy was not started again: %q", fake.calls)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -36,6 +37,10 @@ type Manager struct {
 	// StartTimeout bounds how long a launch waits for its container to
 	// come up (0 = defaultStartTimeout).
 	StartTimeout time.Duration
+
+	// background is what a launch finishes beside the session (the
+	// sandbox's address for the egress proxy); Launch waits for it.
+	background sync.WaitGroup
 }
 
 // State is what docker says about a sandbox container.
@@ -381,17 +386,38 @@ func (m *Manager) remove(ctx context.Context, name string) error {
 // create starts the container. conflict is true when a container of that
 // name exists already (another launch won the race).
 func (m *Manager) create(ctx context.Context, p Plan) (conflict bool, err error) {
+	// Under the allowlist, a sandbox that ran before starts while its
+	// proxy is checked (renewEgress, verifyEgress); one that did not
+	// readies its egress first.
+	had := ""
+	var verified chan string
 	if p.Egress != nil {
-		if err := m.ensureEgress(ctx, p); err != nil {
+		if had, err = m.renewEgress(p); err != nil {
+			return false, err
+		}
+		if had != "" {
+			verified = make(chan string, 1)
+			go func() { verified <- m.verifyEgress(ctx, p) }()
+		} else if err := m.ensureEgress(ctx, p); err != nil {
 			return false, err
 		}
 	}
 	res, err := m.output(ctx, docker.RunArgs(p.Run))
+	if verified != nil {
+		addr := <-verified
+		if err == nil && res.ExitCode == 0 {
+			if serr := m.settleEgress(ctx, p, addr, had); serr != nil {
+				_ = m.remove(ctx, p.Name)
+				return false, serr
+			}
+		}
+	}
 	if err != nil {
 		return false, err
 	}
 	if res.ExitCode != 0 && p.Egress != nil && networkMissing(string(res.Stderr)) && strings.Contains(string(res.Stderr), p.Egress.Network) {
-		// 'ai-sandbox stop' pruned the network in between: once more.
+		// The network is gone ('ai-sandbox stop' pruned it, or someone
+		// removed it): ready it all, and once more.
 		if err := m.ensureEgress(ctx, p); err != nil {
 			return false, err
 		}
@@ -426,9 +452,9 @@ func (m *Manager) create(ctx context.Context, p Plan) (conflict bool, err error)
 		}
 		return false, engineError("connect "+p.Name+" to the network "+n, res)
 	}
-	if p.Egress != nil {
+	if p.Egress != nil && p.Egress.Forwarder != nil {
 		err := m.recordEgress(ctx, p)
-		if err == nil && p.Egress.Forwarder != nil {
+		if err == nil {
 			err = m.startForwarder(ctx, p)
 		}
 		if err != nil {
@@ -437,6 +463,17 @@ func (m *Manager) create(ctx context.Context, p Plan) (conflict bool, err error)
 			_ = m.remove(ctx, p.Name)
 			return false, err
 		}
+	} else if p.Egress != nil {
+		// The sandbox's address matters to the proxy's reaper only (a
+		// minute from now): read it beside the session's start.
+		m.background.Add(1)
+		go func() {
+			defer m.background.Done()
+			if err := m.recordEgress(ctx, p); err != nil {
+				m.Streams.Warnf("the egress proxy does not know the address of %s, so it may stop under it: %v", p.Name, err)
+				m.Streams.Hintf("stop the sandbox ('ai-sandbox stop') and run again")
+			}
+		}()
 	}
 	return false, nil
 }
@@ -477,6 +514,7 @@ func missingNetwork(name string) error {
 //     (a short exec the keeper honours: it will not stop for 30 seconds),
 //     bringing it up when needed, and then runs the session once.
 func (m *Manager) Launch(ctx context.Context, p Plan, tool string, stdio proc.Stdio, secretEnv []string, retrySafe bool) (int, error) {
+	defer m.background.Wait()
 	deadline := time.Now().Add(m.startTimeout())
 	if p.Exec.TTY || !retrySafe {
 		spec, err := m.hold(ctx, p, tool, deadline)
