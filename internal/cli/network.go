@@ -225,19 +225,9 @@ func changeNetworks(ctx context.Context, deps *Deps, add bool, ws string, names 
 		if ws != "" {
 			list = c.Networks.Workspaces[ws]
 		}
-		for _, n := range names {
-			has := slices.Contains(list, n)
-			switch {
-			case add && !has:
-				list = append(list, n)
-			case !add && has:
-				list = slices.DeleteFunc(list, func(x string) bool { return x == n })
-			case !add:
-				missing = append(missing, n)
-			}
-		}
+		list, missing = changeList(list, names, add)
 		if len(missing) > 0 {
-			return nil
+			return config.ErrNoChange
 		}
 		if ws == "" {
 			c.Networks.Global = list

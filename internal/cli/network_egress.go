@@ -108,18 +108,7 @@ func changeAllowlist(deps *Deps, allow bool, ws, tool string, rules []string) er
 		case tool != "":
 			list = c.Egress.AllowTools[tool]
 		}
-		list = slices.Clone(list) // a refused change leaves the config as it was
-		for _, r := range rules {
-			has := slices.Contains(list, r)
-			switch {
-			case allow && !has:
-				list = append(list, r)
-			case !allow && has:
-				list = slices.DeleteFunc(list, func(x string) bool { return x == r })
-			case !allow:
-				missing = append(missing, r)
-			}
-		}
+		list, missing = changeList(list, rules, allow)
 		if len(missing) > 0 {
 			return config.ErrNoChange
 		}
@@ -261,4 +250,23 @@ func reportBlocked(s ui.Streams, prefix string, list []egress.Blocked) {
 		}
 		s.Infof("%sblocked: %s — allow with '%s'", prefix, b, b.Hint())
 	}
+}
+
+// changeList adds items to a saved list or takes them off, on a copy;
+// missing are those to take off that are not on it (then the caller
+// changes nothing).
+func changeList(list, items []string, add bool) (out, missing []string) {
+	out = slices.Clone(list)
+	for _, it := range items {
+		has := slices.Contains(out, it)
+		switch {
+		case add && !has:
+			out = append(out, it)
+		case !add && has:
+			out = slices.DeleteFunc(out, func(x string) bool { return x == it })
+		case !add:
+			missing = append(missing, it)
+		}
+	}
+	return out, missing
 }

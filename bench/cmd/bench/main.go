@@ -345,6 +345,38 @@ func (h *harness) engine(args ...string) (string, error) {
 	return strings.TrimSpace(string(out)), err
 }
 
+// coldPairs times n pairs of cold launches, 'ai-sandbox run true' (A)
+// and bare 'docker run --rm --init IMG true' (B), alternating, the
+// project's container removed before each and before (not timed) each A.
+func (h *harness) coldPairs(n int, beforeA func()) (a, b []float64, err error) {
+	for i := 0; i < n; i++ {
+		for _, first := range order(i) {
+			if err := h.removeSandbox(); err != nil {
+				return nil, nil, err
+			}
+			if first && beforeA != nil {
+				beforeA()
+			}
+			h.settle()
+			var res result
+			if first {
+				res, err = h.sandbox(h.env, "run", "true")
+			} else {
+				res, err = h.bare("run", "--rm", "--init", h.image, "true")
+			}
+			if err != nil {
+				return nil, nil, err
+			}
+			if first {
+				a = append(a, res.ms())
+			} else {
+				b = append(b, res.ms())
+			}
+		}
+	}
+	return a, b, h.removeSandbox()
+}
+
 // egressDir is the egress folder of the bench's home (the proxy's label).
 func (h *harness) egressDir() string {
 	return filepath.Join(h.home, ".ai-sandbox", "egress")
@@ -430,31 +462,9 @@ func (h *harness) measure() error {
 
 	// 1. Cold launch.
 	logf("cold launch: ai-sandbox run true vs docker run --rm --init %s true", img)
-	var coldA, coldB []float64
-	for i := 0; i < n; i++ {
-		for _, first := range order(i) {
-			if err := h.removeSandbox(); err != nil {
-				return err
-			}
-			h.settle()
-			var res result
-			if first {
-				res, err = h.sandbox(h.env, "run", "true")
-			} else {
-				res, err = h.bare("run", "--rm", "--init", img, "true")
-			}
-			if err != nil {
-				return fmt.Errorf("cold launch: %w", err)
-			}
-			if first {
-				coldA = append(coldA, res.ms())
-			} else {
-				coldB = append(coldB, res.ms())
-			}
-		}
-	}
-	if err := h.removeSandbox(); err != nil {
-		return err
+	coldA, coldB, err := h.coldPairs(n, nil)
+	if err != nil {
+		return fmt.Errorf("cold launch: %w", err)
 	}
 	h.add(bench.NewRow("cold-launch", "Cold launch (egress allowlist, the proxy up)", "ai-sandbox run true",
 		"`docker run --rm --init "+img+" true`", "ms", coldA, coldB, bench.Target{On: "ratio", Op: "<=", Limit: 1.35}))
@@ -465,34 +475,9 @@ func (h *harness) measure() error {
 		return fmt.Errorf("find the egress proxy: %q %v", proxy, err)
 	}
 	logf("cold launch with the proxy started: ai-sandbox run true (%s removed first) vs docker run --rm --init %s true", proxy, img)
-	var startA, startB []float64
-	for i := 0; i < n; i++ {
-		for _, first := range order(i) {
-			if err := h.removeSandbox(); err != nil {
-				return err
-			}
-			if first {
-				_, _ = h.engine("rm", "-f", proxy)
-			}
-			h.settle()
-			var res result
-			if first {
-				res, err = h.sandbox(h.env, "run", "true")
-			} else {
-				res, err = h.bare("run", "--rm", "--init", img, "true")
-			}
-			if err != nil {
-				return fmt.Errorf("cold launch with the proxy started: %w", err)
-			}
-			if first {
-				startA = append(startA, res.ms())
-			} else {
-				startB = append(startB, res.ms())
-			}
-		}
-	}
-	if err := h.removeSandbox(); err != nil {
-		return err
+	startA, startB, err := h.coldPairs(n, func() { _, _ = h.engine("rm", "-f", proxy) })
+	if err != nil {
+		return fmt.Errorf("cold launch with the proxy started: %w", err)
 	}
 	h.add(bench.NewRow("cold-launch-proxy-start", "Cold launch that starts the egress proxy", "ai-sandbox run true",
 		"`docker run --rm --init "+img+" true`", "ms", startA, startB, bench.Target{}))
