@@ -86,7 +86,7 @@ func takeAfterTool(t tools.Tool, args []string) (taken, rest, shadowed []string)
 func looksLikeWrapperFlag(a string) bool {
 	name, _, _ := strings.Cut(a, "=")
 	switch name {
-	case "-e", "-n", "-s", "-q", "--print", "--mount", "--image", "--idle-timeout", "--memory", "--port-bind":
+	case "-e", "-n", "-s", "-q", "--print", "--mount", "--image", "--idle-timeout", "--memory", "--port-bind", "--egress", "--allow":
 		return true
 	}
 	return slices.Contains(tools.WrapperFlags(), strings.TrimPrefix(name, "--"))

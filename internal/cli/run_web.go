@@ -355,6 +355,7 @@ func hasSecret(rf *runFacts, name string) bool {
 var envVarOf = map[string]string{
 	"expose": "AI_SANDBOX_EXPOSE", "network": "AI_SANDBOX_NETWORK", "image": "AI_SANDBOX_IMAGE",
 	"memory": "AI_SANDBOX_MEMORY", "idle-timeout": "AI_SANDBOX_IDLE_TIMEOUT", "port-bind": "AI_SANDBOX_PORT_BIND",
+	"egress": "AI_SANDBOX_EGRESS",
 }
 
 var longOf = map[string]string{"-e": "expose", "-n": "network", "-s": "shell", "-q": "quiet", "-p": "password"}
