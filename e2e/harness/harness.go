@@ -382,6 +382,17 @@ func (s *Suite) removeContainersUnder(dir string) {
 	}
 }
 
+// RemoveNetwork removes a network the test made, after taking off it the
+// containers still joined (an egress proxy joined to a stand-in's network
+// would otherwise keep it).
+func (s *Suite) RemoveNetwork(name string) {
+	out, _ := exec.Command(s.Docker, "network", "inspect", "--format", "{{range .Containers}}{{.Name}} {{end}}", name).Output()
+	for _, c := range strings.Fields(string(out)) {
+		_ = exec.Command(s.Docker, "network", "disconnect", "--force", name, c).Run()
+	}
+	_ = exec.Command(s.Docker, "network", "rm", name).Run()
+}
+
 // labelled maps the id of every container (running or not) or network
 // with a label to its value.
 func (s *Suite) labelled(kind, label string) map[string]string {

@@ -489,9 +489,16 @@ mv .git .git-old 2>/dev/null && echo "renamed" || echo "not renamed"`
 			}
 			return strings.TrimSpace(string(out))
 		}
+		proxyOf := func() string {
+			out, _ := exec.Command(e.docker, "ps", "--filter", "label=ai-sandbox.role=egress-proxy", "--filter",
+				"label=ai-sandbox.egress-dir="+filepath.Join(e.state, "egress"), "--format", "{{.Names}}").Output()
+			return strings.TrimSpace(string(out))
+		}
 		docker("network", "create", apiNet)
 		t.Cleanup(func() {
 			exec.Command(e.docker, "rm", "--force", api).Run()
+			// The proxy joined it: off first, or the network stays.
+			exec.Command(e.docker, "network", "disconnect", "--force", apiNet, proxyOf()).Run()
 			exec.Command(e.docker, "network", "rm", apiNet).Run()
 		})
 		docker("run", "--detach", "--rm", "--pull", "never", "--name", api, "--network", apiNet, "--env", "BUN_BE_BUN=1",
@@ -514,7 +521,7 @@ mv .git .git-old 2>/dev/null && echo "renamed" || echo "not renamed"`
 		if out, errs, err := run("true"); err != nil {
 			t.Fatalf("first launch: %v\n%s%s", err, out, errs)
 		}
-		proxy := docker("ps", "--filter", "label=ai-sandbox.role=egress-proxy", "--filter", "label=ai-sandbox.egress-dir="+filepath.Join(e.state, "egress"), "--format", "{{.Names}}")
+		proxy := proxyOf()
 		if proxy == "" {
 			t.Fatal("no egress proxy runs")
 		}

@@ -56,7 +56,7 @@ func standIn(t *testing.T, e *harness.Env) (name, network, ip string) {
 	e.S.DockerOut(t, "network", "create", network)
 	t.Cleanup(func() {
 		e.S.DockerTry("rm", "--force", name)
-		e.S.DockerTry("network", "rm", network)
+		e.S.RemoveNetwork(network)
 	})
 	e.S.DockerOut(t, "run", "--detach", "--rm", "--pull", "never", "--name", name, "--network", network,
 		"--mount", "type=bind,source="+e.S.ProbeDir+",target=/opt/probe,readonly", e.S.Image,

@@ -72,6 +72,12 @@ func egressFacts(deps *Deps, cfg *config.Config, settings config.Resolved, o *ru
 	if err != nil {
 		return &ui.UsageError{Err: err}
 	}
+	for _, n := range f.Networks {
+		if sandbox.IsOwnNetwork(n) {
+			return ui.WithHint(&ui.UsageError{Err: fmt.Errorf("%s is ai-sandbox's own network (a sandbox's, or an egress proxy's): joining it would reach that sandbox or bypass its proxy", n)},
+				"join a network of your own ('docker network ls'), or reach the other sandbox's service through a published port")
+		}
+	}
 	if pol == egress.PolicyAllowlist && from == "default" && len(f.Networks) > 0 {
 		// Nobody chose the allowlist, and a network to join was asked
 		// for: joining a network opens the sandbox (it reaches the

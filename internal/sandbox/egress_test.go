@@ -376,3 +376,20 @@ func TestColdStartBringsBackAProxyThatIsGone(t *testing.T) {
 		t.Errorf("the proxy was not started again: %q", fake.calls)
 	}
 }
+
+func TestIsOwnNetwork(t *testing.T) {
+	for name, own := range map[string]bool{
+		"ai-shell-app-5e6f7a8b-net": true, "ai-claude-my-app-0123abcd-net": true, "ai-sandbox-egress-1000-9273980e": true,
+		"ai-research-net": false, "mynet": false, "ai-sandbox-egress": false, "db_default": false,
+	} {
+		if got := IsOwnNetwork(name); got != own {
+			t.Errorf("%s: %v, want %v", name, got, own)
+		}
+	}
+	if !IsOwnNetwork(EgressNetwork(ContainerName("shell", "app-5e6f7a8b"))) {
+		t.Errorf("a sandbox's own network is not recognised: %s", EgressNetwork(ContainerName("shell", "app-5e6f7a8b")))
+	}
+	if !IsOwnNetwork(ProxyName(1000, "/home/u/.ai-sandbox/egress")) {
+		t.Error("a proxy's network is not recognised")
+	}
+}

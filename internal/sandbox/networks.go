@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"context"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -18,13 +19,23 @@ type Network struct {
 	Containers []string // the containers on it now
 }
 
+// ownNetwork matches the names of the networks ai-sandbox makes for
+// itself: a sandbox's own (ai-TOOL-PROJECT-HASH-net) and an egress
+// proxy's (ai-sandbox-egress-UID-HASH).
+var ownNetwork = regexp.MustCompile(`^(ai-.+-[0-9a-f]{8}-net|ai-sandbox-egress-[0-9]+-[0-9a-f]{8})$`)
+
+// IsOwnNetwork reports whether a network name is one ai-sandbox makes for
+// itself. A sandbox never joins one of those: it would reach that sandbox,
+// or go around its proxy.
+func IsOwnNetwork(name string) bool { return ownNetwork.MatchString(name) }
+
 // builtinNetworks are docker's own, never offered.
 var builtinNetworks = []string{"bridge", "host", "none"}
 
 // Networks lists the user networks (not bridge, host or none), with the
 // containers on each.
 func (m *Manager) Networks(ctx context.Context) ([]Network, error) {
-	res, err := m.output(ctx, docker.NetworkListArgs(`{{.Name}}	{{.Label "`+ComposeLabel+`"}}`))
+	res, err := m.output(ctx, docker.NetworkListArgs(`{{.Name}}	{{.Label "`+ComposeLabel+`"}}	{{.Label "`+LabelRole+`"}}`))
 	if err != nil {
 		return nil, err
 	}
@@ -33,8 +44,17 @@ func (m *Manager) Networks(ctx context.Context) ([]Network, error) {
 	}
 	var out []Network
 	for _, line := range strings.Split(strings.TrimSpace(string(res.Stdout)), "\n") {
-		name, compose, _ := strings.Cut(line, "\t")
-		if name == "" || slices.Contains(builtinNetworks, name) {
+		f := strings.Split(line, "\t")
+		name, compose, role := f[0], "", ""
+		if len(f) > 1 {
+			compose = f[1]
+		}
+		if len(f) > 2 {
+			role = f[2]
+		}
+		// Never offered: docker's own, and ai-sandbox's (a sandbox's own
+		// network, a proxy's: joining one would reach that sandbox).
+		if name == "" || slices.Contains(builtinNetworks, name) || role != "" || IsOwnNetwork(name) {
 			continue
 		}
 		out = append(out, Network{Name: name, Compose: compose})

@@ -121,8 +121,12 @@ func (h *harness) proxyThroughput() error {
 	suffix := strconv.FormatInt(time.Now().UnixNano(), 36)
 	network, server, client := "aisbx-bench-dl-"+suffix, "aisbx-bench-dlsrv-"+suffix, "aisbx-bench-dlcli-"+suffix
 	mount := "type=bind,source=" + dir + ",target=/opt/b,readonly"
+	proxyName := ""
 	defer func() {
 		_, _ = h.engine("rm", "-f", server, client)
+		if proxyName != "" {
+			_, _ = h.engine("network", "disconnect", "--force", network, proxyName) // else the network stays
+		}
 		_, _ = h.engine("network", "rm", network)
 	}()
 	if out, err := h.engine("network", "create", network); err != nil {
@@ -145,6 +149,7 @@ func (h *harness) proxyThroughput() error {
 	if err != nil || proxy == "" {
 		return fmt.Errorf("find the egress proxy: %q %v", proxy, err)
 	}
+	proxyName = proxy
 	if out, err := h.engine("network", "connect", network, proxy); err != nil {
 		return fmt.Errorf("connect the proxy to %s: %v %s", network, err, out)
 	}
