@@ -142,11 +142,6 @@ func checkPorts(ctx context.Context, deps *Deps, m *sandbox.Manager, rf *runFact
 	if err != nil {
 		return "", err
 	}
-	// Under the allowlist the sandbox's forwarder publishes its ports.
-	if fwd := sandbox.ForwarderName(name); published[fwd] != nil {
-		published[name] = append(published[name], published[fwd]...)
-		delete(published, fwd)
-	}
 	bind := "127.0.0.1"
 	if f.PortBind == "all" {
 		bind = "0.0.0.0"

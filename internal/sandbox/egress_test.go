@@ -393,3 +393,20 @@ func TestIsOwnNetwork(t *testing.T) {
 		t.Error("a proxy's network is not recognised")
 	}
 }
+
+// A forwarder's ports count as its sandbox's; another container's named
+// like one do not.
+func TestPublishedCountsTheForwarderAsItsSandbox(t *testing.T) {
+	fake := &scripted{t: t, rules: []rule{{[]string{"ps"}, ok(
+		"ai-shell-app-5e6f7a8b-ports\t127.0.0.1:3000->3000/tcp\tport-forwarder\n" +
+			"web-ports\t0.0.0.0:8080->80/tcp\t\n" +
+			"db\t\t")}}}
+	m := &Manager{Docker: "docker", Runner: fake}
+	got, err := m.Published(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got["ai-shell-app-5e6f7a8b"], []int{3000}) || !slices.Equal(got["web-ports"], []int{8080}) || len(got) != 2 {
+		t.Errorf("published %v", got)
+	}
+}

@@ -10,8 +10,9 @@ import (
 
 // Published lists the host ports that running containers publish, by
 // container name (every container the engine runs, not only sandboxes).
+// A port forwarder's ports (the allowlist policy's) are its sandbox's.
 func (m *Manager) Published(ctx context.Context) (map[string][]int, error) {
-	res, err := m.output(ctx, docker.PsArgs("{{.Names}}\t{{.Ports}}"))
+	res, err := m.output(ctx, docker.PsArgs("{{.Names}}\t{{.Ports}}\t{{.Label \""+LabelRole+"\"}}"))
 	if err != nil {
 		return nil, err
 	}
@@ -20,9 +21,17 @@ func (m *Manager) Published(ctx context.Context) (map[string][]int, error) {
 	}
 	out := map[string][]int{}
 	for _, line := range strings.Split(strings.TrimSpace(string(res.Stdout)), "\n") {
-		name, col, _ := strings.Cut(line, "\t")
-		if ps := ports.HostPorts(col); name != "" && len(ps) > 0 {
-			out[name] = ps
+		f := strings.Split(line, "\t")
+		name := f[0]
+		if len(f) < 2 || name == "" {
+			continue
+		}
+		if len(f) > 2 && f[2] == RoleForwarder {
+			name = strings.TrimSuffix(name, "-ports")
+		}
+		out[name] = append(out[name], ports.HostPorts(f[1])...)
+		if len(out[name]) == 0 {
+			delete(out, name)
 		}
 	}
 	return out, nil
