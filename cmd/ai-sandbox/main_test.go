@@ -2,12 +2,16 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -48,6 +52,7 @@ func TestScripts(t *testing.T) {
 			"listen":     cmdListen,
 			"opencodedb": cmdOpencodeDB,
 			"sqlcount":   cmdSQLCount,
+			"registry":   cmdRegistry,
 		},
 	})
 }
@@ -81,6 +86,39 @@ func cmdListen(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	ts.Defer(func() { l.Close() })
 	ts.Setenv(args[0], strconv.Itoa(l.Addr().(*net.TCPAddr).Port))
+}
+
+// cmdRegistry serves the tag list of a registry's v2 API on 127.0.0.1
+// (plain HTTP, as a local registry is) until the script ends, and sets a
+// variable to its HOST:PORT. The repository is o/p; -login USER:PASSWORD
+// makes it answer 401 with a Basic challenge to any other request:
+//
+//	registry REG [-login me:pw] base full base-v1.2.3
+func cmdRegistry(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 1 {
+		ts.Fatalf("usage: registry NAME [-login USER:PASSWORD] TAG...")
+	}
+	name, tags := args[0], args[1:]
+	login := ""
+	if len(tags) >= 2 && tags[0] == "-login" {
+		login, tags = tags[1], tags[2:]
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if login != "" {
+			if u, p, ok := r.BasicAuth(); !ok || u+":"+p != login {
+				w.Header().Set("WWW-Authenticate", `Basic realm="test"`)
+				http.Error(w, `{"errors":[{"code":"UNAUTHORIZED"}]}`, http.StatusUnauthorized)
+				return
+			}
+		}
+		if r.URL.Path != "/v2/o/p/tags/list" {
+			http.Error(w, `{"errors":[{"code":"NAME_UNKNOWN"}]}`, http.StatusNotFound)
+			return
+		}
+		json.NewEncoder(w).Encode(map[string]any{"name": "o/p", "tags": tags})
+	}))
+	ts.Defer(srv.Close)
+	ts.Setenv(name, strings.TrimPrefix(srv.URL, "http://"))
 }
 
 // cmdExitCode runs a command and checks its exit code exactly:

@@ -75,9 +75,10 @@ exit 0
 	p.typeText("~/proj2")
 	p.keys("Enter")
 
-	// 3. Image: pull; the registry cannot be reached, so the rolling tags
-	// are offered.
+	// 3. Image: the registry cannot be reached, so the pull says so (and the
+	// build is the default); pull anyway, and the rolling tags are offered.
 	p.waitFor(`\? Sandbox image \(ai-sandbox:latest\):`)
+	p.waitFor(`no prebuilt image found at 127\.0\.0\.1:1/ai-sandbox/ai-sandbox \(it cannot be reached\)`)
 	p.typeText("pull")
 	p.keys("Enter")
 	p.waitFor(`\? Image tag to pull:.*\n(.*\n)*.*full`)

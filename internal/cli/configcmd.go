@@ -64,7 +64,9 @@ type shownConfig struct {
 	Tools      config.Tools            `json:"tools"`
 	MCP        config.MCP              `json:"mcp"`
 	Image      config.Image            `json:"image"`
-	EnvKeys    []string                `json:"envKeys"`
+	// Registry is the effective image.registry, with its source.
+	Registry shownSetting `json:"registry"`
+	EnvKeys  []string     `json:"envKeys"`
 }
 
 func newCmdConfigShow(deps *Deps) *cobra.Command {
@@ -113,6 +115,11 @@ func showConfig(deps *Deps, asJSON bool) error {
 	if sc.EnvKeys == nil {
 		sc.EnvKeys = []string{}
 	}
+	repo, source, err := registryEnv(deps).RegistrySource("")
+	if err != nil {
+		return err
+	}
+	sc.Registry = shownSetting{Value: repo, Source: source, Env: "AI_SANDBOX_REGISTRY"}
 	values := map[string]string{
 		"image": r.Image, "idle-timeout": r.IdleTimeout.String(),
 		"pids-limit": fmt.Sprint(r.PidsLimit), "memory": orNone(r.Memory),
@@ -176,6 +183,7 @@ func printConfig(w io.Writer, sc shownConfig) {
 	}
 	list("host config sharing", hc)
 	img := []string{
+		"registry: " + sc.Registry.Value + " (" + sc.Registry.Source + "; " + sc.Registry.Env + ")",
 		"preset: " + orNone(sc.Image.Preset),
 		"agents: " + orNone(strings.Join(sc.Image.Tools, ", ")),
 		"add-ons: " + orNone(strings.Join(sc.Image.Addons, ", ")),

@@ -173,19 +173,26 @@ func newCmdImagePull(deps *Deps) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "pull",
 		Short: "Pull a prebuilt sandbox image and tag it as the image run uses",
-		Long: `Pull a prebuilt image from the registry (default ` + registry.Default + `;
---registry or AI_SANDBOX_REGISTRY to change it) and tag it as the image
-'ai-sandbox run' starts (ai-sandbox:latest by default).
+		Long: `Pull a prebuilt image and tag it as the image 'ai-sandbox run' starts
+(ai-sandbox:latest by default).
 
-Tags:
-  base, full                      rolling: the latest build of each preset
-  base-sha-<short>, full-sha-<short>  pinned to a commit
+The repository is --registry, else AI_SANDBOX_REGISTRY, else image.registry
+in config.json, else ` + registry.Default + ` (see 'ai-sandbox config show').
+A registry on this machine (localhost, 127.0.0.1) is asked over plain HTTP
+when it does not speak HTTPS, as docker does.
+
+Tags (published by each release; see the README's Images section):
+  base, full                          rolling: the latest release of each preset
   base-v<version>, full-v<version>    pinned to a release
+  base-sha-<short>, full-sha-<short>  pinned to the commit of a release
 
---list-tags lists the registry's tags with their push dates. Dates come from
-the GitHub API and need a token (gh auth login; gh auth refresh --scopes
-read:packages, or GH_TOKEN); without one the tags are listed anonymously,
-and when the registry cannot be reached the rolling tags are shown.`,
+--list-tags lists the registry's tags. On ghcr.io with a GitHub token (gh auth
+login; gh auth refresh --scopes read:packages, or GH_TOKEN) they come with
+their push dates. A registry that wants a login is asked with the one
+'docker login HOST' keeps.
+
+When a pull fails, the registry is asked why: it cannot be reached, it wants
+a login, it has no such repository, or no such tag (its tags are named).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			env := registryEnv(deps)
@@ -196,9 +203,7 @@ and when the registry cannot be reached the rolling tags are shown.`,
 			if listTags {
 				tags, err := env.ListTags(cmd.Context(), r)
 				if err != nil {
-					deps.Streams.Warnf("cannot list the tags of %s: %v", r, err)
-					deps.Streams.Hintf("showing the rolling tags; pinned ones are <preset>-sha-<short> and <preset>-v<version>")
-					tags = imageops.FallbackTags()
+					return ui.WithHint(fmt.Errorf("cannot list the tags of %s: %w", r, err), imageops.TagsHint(r, err))
 				}
 				return imageops.WriteTags(deps.Streams.Out, tags, asJSON)
 			}
@@ -215,8 +220,8 @@ and when the registry cannot be reached the rolling tags are shown.`,
 		},
 	}
 	cmd.Flags().StringVar(&tag, "tag", "base", "tag to pull: base, full, base-sha-<short>, full-v<version>, …")
-	cmd.Flags().StringVar(&repo, "registry", "", "image repository (default $AI_SANDBOX_REGISTRY or "+registry.Default+")")
-	cmd.Flags().BoolVar(&listTags, "list-tags", false, "list the registry's tags with push dates instead of pulling")
+	cmd.Flags().StringVar(&repo, "registry", "", "image repository HOST/PATH (default $AI_SANDBOX_REGISTRY, image.registry, or "+registry.Default+")")
+	cmd.Flags().BoolVar(&listTags, "list-tags", false, "list the registry's tags (with push dates on ghcr.io) instead of pulling")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "with --list-tags: print JSON")
 	return cmd
 }

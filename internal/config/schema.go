@@ -85,6 +85,9 @@ type Settings struct {
 // Image records how the sandbox image was built, so that a rebuild with
 // no flags gives the same image.
 type Image struct {
+	// Registry is the repository 'image pull' and setup pull from
+	// (HOST/PATH); "" is the published one (registry.Default).
+	Registry  string   `json:"registry,omitempty"`
 	Preset    string   `json:"preset,omitempty"`
 	Tools     []string `json:"tools,omitempty"`
 	Addons    []string `json:"addons,omitempty"`

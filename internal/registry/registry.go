@@ -6,10 +6,12 @@ package registry
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"sort"
@@ -35,8 +37,62 @@ type Lister struct {
 	Client *http.Client
 	// GitHubAPI is the GitHub REST API root (tests point it elsewhere).
 	GitHubAPI string
-	// Scheme is the registry's scheme, "https" unless a test says "http".
+	// Scheme is the registry's scheme. "" is https, with plain http tried
+	// after it for a loopback registry (as docker does: it treats
+	// 127.0.0.0/8 and localhost as insecure registries).
 	Scheme string
+	// Credentials gives the login for a registry host (docker login's),
+	// used when the registry asks for one; nil or !ok lists anonymously.
+	Credentials func(host string) (user, secret string, ok bool)
+}
+
+// Kind says why a registry could not be asked.
+type Kind int
+
+const (
+	// Failed is any other failure (a bad answer, a server error).
+	Failed Kind = iota
+	// Unreachable: no connection (no such host, refused, timed out, TLS).
+	Unreachable
+	// NeedsLogin: the registry refused without a login, or refused the login.
+	NeedsLogin
+	// NoRepository: the registry does not know the repository.
+	NoRepository
+)
+
+// Error is a failure to list a repository's tags, with its kind.
+type Error struct {
+	Kind Kind
+	Host string
+	// LoggedIn says a login was sent (and refused) for NeedsLogin.
+	LoggedIn bool
+	Err      error
+}
+
+func (e *Error) Error() string {
+	switch e.Kind {
+	case Unreachable:
+		return fmt.Sprintf("cannot reach the registry %s: %v", e.Host, e.Err)
+	case NeedsLogin:
+		if e.LoggedIn {
+			return fmt.Sprintf("the registry %s refused the login: %v", e.Host, e.Err)
+		}
+		return fmt.Sprintf("the registry %s wants a login: %v", e.Host, e.Err)
+	case NoRepository:
+		return fmt.Sprintf("the registry %s has no such repository: %v", e.Host, e.Err)
+	}
+	return e.Err.Error()
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// KindOf returns the kind of a listing error (Failed for any other error).
+func KindOf(err error) Kind {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Kind
+	}
+	return Failed
 }
 
 // Split parses "host/owner/name" into the registry host and the path.
@@ -46,6 +102,21 @@ func Split(repo string) (host, path string, err error) {
 		return "", "", fmt.Errorf("registry repository %q: expected HOST/PATH such as %s", repo, Default)
 	}
 	return host, path, nil
+}
+
+// Loopback says whether a registry host (with or without its port) is
+// this machine: localhost, 127.0.0.0/8 or ::1.
+func Loopback(host string) bool {
+	h := host
+	if hh, _, err := net.SplitHostPort(host); err == nil {
+		h = hh
+	}
+	h = strings.Trim(h, "[]")
+	if h == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
 }
 
 // List returns repo's tags, newest push first when dates are known, else
@@ -159,27 +230,47 @@ func (l Lister) github(ctx context.Context, path, token string) ([]Tag, error) {
 	return nil, lastErr
 }
 
-// v2 lists tags through the registry API, getting an anonymous pull
-// token when the registry asks for one (ghcr.io, Docker Hub, …).
-func (l Lister) v2(ctx context.Context, host, path string) ([]Tag, error) {
-	scheme := l.Scheme
-	if scheme == "" {
-		scheme = "https"
+func (l Lister) schemes(host string) []string {
+	if l.Scheme != "" {
+		return []string{l.Scheme}
 	}
-	u := fmt.Sprintf("%s://%s/v2/%s/tags/list?n=1000", scheme, host, path)
+	if Loopback(host) {
+		return []string{"https", "http"}
+	}
+	return []string{"https"}
+}
+
+// v2 lists tags through the registry API, with a token when the registry
+// asks for one (anonymous, or for the login that Credentials gives), or
+// with the login itself when the registry asks for basic authentication.
+// Its errors are *Error with their Kind.
+func (l Lister) v2(ctx context.Context, host, path string) ([]Tag, error) {
 	var list struct {
 		Tags []string `json:"tags"`
 	}
-	hdr, status, err := l.get(ctx, u, "", &list)
-	if status == http.StatusUnauthorized {
-		token, terr := l.anonymousToken(ctx, hdr.Get("Www-Authenticate"), path)
-		if terr != nil {
-			return nil, terr
+	var (
+		u      string
+		hdr    http.Header
+		status int
+		err    error
+	)
+	for _, scheme := range l.schemes(host) {
+		u = fmt.Sprintf("%s://%s/v2/%s/tags/list?n=1000", scheme, host, path)
+		if hdr, status, err = l.get(ctx, u, "", &list); status != 0 {
+			break // it answered
 		}
-		_, _, err = l.get(ctx, u, "Bearer "+token, &list)
+	}
+	loggedIn := false
+	if status == http.StatusUnauthorized {
+		auth, sent, aerr := l.authorize(ctx, host, path, hdr.Get("Www-Authenticate"))
+		if aerr != nil {
+			return nil, aerr
+		}
+		loggedIn = sent
+		_, status, err = l.get(ctx, u, auth, &list)
 	}
 	if err != nil {
-		return nil, err
+		return nil, classify(host, status, loggedIn, err)
 	}
 	var tags []Tag
 	for _, t := range list.Tags {
@@ -188,11 +279,51 @@ func (l Lister) v2(ctx context.Context, host, path string) ([]Tag, error) {
 	return tags, nil
 }
 
-func (l Lister) anonymousToken(ctx context.Context, challenge, path string) (string, error) {
+// classify turns a failed request into an *Error by its status (0: none).
+func classify(host string, status int, loggedIn bool, err error) error {
+	switch status {
+	case 0:
+		return &Error{Kind: Unreachable, Host: host, Err: err}
+	case http.StatusUnauthorized, http.StatusForbidden:
+		return &Error{Kind: NeedsLogin, Host: host, LoggedIn: loggedIn, Err: err}
+	case http.StatusNotFound:
+		return &Error{Kind: NoRepository, Host: host, Err: err}
+	}
+	return &Error{Kind: Failed, Host: host, Err: err}
+}
+
+// authorize answers a 401's challenge: the Authorization header to send
+// again, and whether it carries the user's login.
+func (l Lister) authorize(ctx context.Context, host, path, challenge string) (string, bool, error) {
+	var user, secret string
+	have := false
+	if l.Credentials != nil {
+		user, secret, have = l.Credentials(host)
+	}
+	scheme, _, _ := strings.Cut(strings.TrimSpace(challenge), " ")
+	switch strings.ToLower(scheme) {
+	case "basic":
+		if !have {
+			return "", false, &Error{Kind: NeedsLogin, Host: host, Err: errors.New("it answered 401 Unauthorized and asks for a user and password")}
+		}
+		return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+secret)), true, nil
+	case "bearer":
+		token, err := l.token(ctx, host, challenge, path, user, secret, have)
+		if err != nil {
+			return "", have, err
+		}
+		return "Bearer " + token, have, nil
+	}
+	return "", false, &Error{Kind: NeedsLogin, Host: host, Err: fmt.Errorf("it answered 401 Unauthorized with the challenge %q", challenge)}
+}
+
+// token gets a pull token from the registry's token service, anonymously
+// or with the user's login.
+func (l Lister) token(ctx context.Context, host, challenge, path, user, secret string, withLogin bool) (string, error) {
 	params := parseChallenge(challenge)
 	realm := params["realm"]
 	if realm == "" {
-		return "", errors.New("registry wants authentication but names no token service")
+		return "", &Error{Kind: Failed, Host: host, Err: errors.New("the registry wants a token but names no token service")}
 	}
 	q := url.Values{}
 	if s := params["service"]; s != "" {
@@ -203,12 +334,16 @@ func (l Lister) anonymousToken(ctx context.Context, challenge, path string) (str
 		scope = "repository:" + path + ":pull"
 	}
 	q.Set("scope", scope)
+	auth := ""
+	if withLogin {
+		auth = "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+secret))
+	}
 	var tok struct {
 		Token       string `json:"token"`
 		AccessToken string `json:"access_token"`
 	}
-	if _, _, err := l.get(ctx, realm+"?"+q.Encode(), "", &tok); err != nil {
-		return "", err
+	if _, status, err := l.get(ctx, realm+"?"+q.Encode(), auth, &tok); err != nil {
+		return "", classify(host, status, withLogin, err)
 	}
 	if tok.Token != "" {
 		return tok.Token, nil
@@ -216,7 +351,7 @@ func (l Lister) anonymousToken(ctx context.Context, challenge, path string) (str
 	if tok.AccessToken != "" {
 		return tok.AccessToken, nil
 	}
-	return "", errors.New("registry token service returned no token")
+	return "", &Error{Kind: Failed, Host: host, Err: errors.New("the registry's token service returned no token")}
 }
 
 // parseChallenge reads `Bearer realm="…",service="…",scope="…"`.

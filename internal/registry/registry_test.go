@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -91,8 +92,111 @@ func TestGitHubUserPackage(t *testing.T) {
 
 func TestUnreachable(t *testing.T) {
 	l := Lister{Client: &http.Client{Timeout: 2 * time.Second}}
-	if _, err := l.List(context.Background(), "127.0.0.1:1/o/p", ""); err == nil {
-		t.Error("no error from a closed port")
+	_, err := l.List(context.Background(), "127.0.0.1:1/o/p", "")
+	if KindOf(err) != Unreachable || !strings.Contains(err.Error(), "cannot reach the registry 127.0.0.1:1") {
+		t.Errorf("closed port: %v (kind %v)", err, KindOf(err))
+	}
+}
+
+// basicRegistry answers like a registry with htpasswd authentication:
+// 401 with a Basic challenge unless the login is me:pw, 404 for a
+// repository other than o/p.
+func basicRegistry(t *testing.T) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if u, p, ok := r.BasicAuth(); !ok || u != "me" || p != "pw" {
+			w.Header().Set("WWW-Authenticate", `Basic realm="Registry Realm"`)
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		if r.URL.Path != "/v2/o/p/tags/list" {
+			w.WriteHeader(http.StatusNotFound)
+			return
+		}
+		json.NewEncoder(w).Encode(map[string]any{"name": "o/p", "tags": []string{"base"}})
+	}))
+	t.Cleanup(srv.Close)
+	return strings.TrimPrefix(srv.URL, "http://")
+}
+
+func TestBasicAuthAndKinds(t *testing.T) {
+	host := basicRegistry(t)
+	login := func(user, pw string) func(string) (string, string, bool) {
+		return func(h string) (string, string, bool) {
+			if h != host {
+				t.Errorf("credentials asked for %q", h)
+			}
+			return user, pw, true
+		}
+	}
+	// No scheme given: a loopback registry is tried with https, then http.
+	cases := []struct {
+		name     string
+		l        Lister
+		repo     string
+		kind     Kind
+		loggedIn bool
+		msg      string
+	}{
+		{"no login", Lister{}, host + "/o/p", NeedsLogin, false, "wants a login"},
+		{"wrong login", Lister{Credentials: login("me", "nope")}, host + "/o/p", NeedsLogin, true, "refused the login"},
+		{"no repository", Lister{Credentials: login("me", "pw")}, host + "/o/q", NoRepository, false, "has no such repository"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := c.l.List(context.Background(), c.repo, "")
+			var e *Error
+			if !errors.As(err, &e) || e.Kind != c.kind || e.LoggedIn != c.loggedIn || !strings.Contains(err.Error(), c.msg) {
+				t.Fatalf("got %v (%+v), want kind %v containing %q", err, e, c.kind, c.msg)
+			}
+		})
+	}
+	got, err := Lister{Credentials: login("me", "pw")}.List(context.Background(), host+"/o/p", "")
+	if err != nil || len(got) != 1 || got[0].Name != "base" {
+		t.Fatalf("with the login: %v, %v", got, err)
+	}
+}
+
+func TestBearerWithLogin(t *testing.T) {
+	var srv *httptest.Server
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/token":
+			if u, p, ok := r.BasicAuth(); !ok || u != "me" || p != "pw" {
+				w.WriteHeader(http.StatusUnauthorized)
+				return
+			}
+			json.NewEncoder(w).Encode(map[string]string{"access_token": "mine"})
+		case "/v2/o/p/tags/list":
+			if r.Header.Get("Authorization") != "Bearer mine" {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="`+srv.URL+`/token",service="reg"`)
+				w.WriteHeader(http.StatusUnauthorized)
+				return
+			}
+			json.NewEncoder(w).Encode(map[string]any{"tags": []string{"full"}})
+		}
+	}))
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	_, err := Lister{Scheme: "http"}.List(context.Background(), host+"/o/p", "")
+	if KindOf(err) != NeedsLogin {
+		t.Errorf("anonymous: %v", err)
+	}
+	creds := func(string) (string, string, bool) { return "me", "pw", true }
+	got, err := Lister{Scheme: "http", Credentials: creds}.List(context.Background(), host+"/o/p", "")
+	if err != nil || len(got) != 1 || got[0].Name != "full" {
+		t.Errorf("with the login: %v, %v", got, err)
+	}
+}
+
+func TestLoopback(t *testing.T) {
+	for h, want := range map[string]bool{
+		"localhost:5000": true, "127.0.0.1:5000": true, "127.1.2.3": true, "[::1]:5000": true, "localhost": true,
+		"ghcr.io": false, "10.0.0.1:5000": false, "registry.local:5000": false,
+	} {
+		if Loopback(h) != want {
+			t.Errorf("Loopback(%q) = %v", h, !want)
+		}
 	}
 }
 

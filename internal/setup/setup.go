@@ -62,6 +62,8 @@ type Deps struct {
 // a pull, a build. imageops.Env is the real one.
 type Images interface {
 	ListTags(ctx context.Context, registry string) ([]registry.Tag, error)
+	// Registry is the repository a pull uses ("" resolves it).
+	Registry(flag string) (string, error)
 	Pull(ctx context.Context, o imageops.PullOptions) error
 	Build(ctx context.Context, o imageops.BuildOptions) error
 }
@@ -88,11 +90,19 @@ type wizard struct {
 	newKeys     map[string]string
 	shells      []shellrc.Shell
 	interactive bool
+	tags        *tagList // the registry's tags, asked in the background
 
 	// what was done
 	rcChanged []shellrc.Shell // the shells whose rc file was written
 	failed    []error         // rc files that could not be written
 	summary   []summaryLine
+}
+
+// tagList is the registry's answer to the tag listing.
+type tagList struct {
+	done chan struct{}
+	list []registry.Tag
+	err  error
 }
 
 // Run runs setup with the answers o holds (its flags, see AddFlags).
@@ -155,6 +165,9 @@ func (s *wizard) run(ctx context.Context) error {
 // steps asks (each step decides its answers), then writes, then pulls or
 // builds the image, then says what happened.
 func (s *wizard) steps(ctx context.Context) error {
+	if s.interactive && s.o.tag == "" && s.impliedSource() == "" {
+		s.startTagList(ctx)
+	}
 	for _, step := range []func(context.Context) error{
 		s.checkDocker,
 		s.stepWorkspaces,

@@ -60,6 +60,8 @@ func (f *fakeImages) ListTags(context.Context, string) ([]registry.Tag, error) {
 	return out, f.tagsErr
 }
 
+func (f *fakeImages) Registry(string) (string, error) { return "reg.test/o/p", nil }
+
 func (f *fakeImages) Pull(_ context.Context, o imageops.PullOptions) error {
 	f.pulled = append(f.pulled, o)
 	return nil
@@ -79,6 +81,9 @@ type scripted struct {
 	asked   []string
 	offered map[string][]string
 	defs    map[string]any
+	// helps are the options' descriptions of the Select questions, by
+	// question then option.
+	helps map[string]map[string]string
 }
 
 func (a *scripted) answer(msg string, options []string, def any) any {
@@ -109,7 +114,16 @@ func (a *scripted) answer(msg string, options []string, def any) any {
 // sequence answers a question asked again: one answer each time.
 type sequence []any
 
-func (a *scripted) Select(msg string, options []string, def string, _ func(string, int) string) (string, error) {
+func (a *scripted) Select(msg string, options []string, def string, help func(string, int) string) (string, error) {
+	if help != nil {
+		if a.helps == nil {
+			a.helps = map[string]map[string]string{}
+		}
+		a.helps[msg] = map[string]string{}
+		for i, o := range options {
+			a.helps[msg][o] = help(o, i)
+		}
+	}
 	switch v := a.answer(msg, options, def).(type) {
 	case error:
 		return "", v
@@ -232,9 +246,13 @@ func TestWizardBuildGoesToTheImageOperations(t *testing.T) {
 	if b.BaseImage == nil || *b.BaseImage != "default" || b.CACerts == nil || len(b.CACerts) != 0 {
 		t.Errorf("base image %v, CA %#v", b.BaseImage, b.CACerts)
 	}
-	// With no image there, the wizard offers the pull first.
-	if ask.defs["Sandbox image"] != "pull" {
-		t.Errorf("default image source %v, want pull", ask.defs["Sandbox image"])
+	// With no image there and none published (the registry lists no
+	// tags), the wizard says so and offers the build first.
+	if ask.defs["Sandbox image"] != "build" {
+		t.Errorf("default image source %v, want build", ask.defs["Sandbox image"])
+	}
+	if h := ask.helps["Sandbox image (ai-sandbox:latest):"]["pull"]; h != "no prebuilt image found at reg.test/o/p (no tags): build instead, or set image.registry" {
+		t.Errorf("pull described as %q", h)
 	}
 	// Every agent of the table is offered, aider included; opencode is
 	// the default with nothing set up yet.
@@ -310,6 +328,34 @@ func TestWizardBuildAsksBaseImageAndCA(t *testing.T) {
 	}
 }
 
+// A registry that lists tags: the pull is the default, and its tags are
+// offered with base first.
+func TestWizardPullOffersPublishedTags(t *testing.T) {
+	images := &fakeImages{tags: []string{"full", "base", "base-v1.0.0"}}
+	ask := &scripted{t: t, answers: map[string]any{
+		"Folders to whitelist":       "",
+		"Sandbox image":              "pull",
+		"Image tag to pull":          "base-v1.0.0",
+		"Agents you use":             []string{"opencode"},
+		"Keys for opencode":          []string{},
+		"Share your opencode config": "off",
+		"Write the aliases":          []string{},
+	}}
+	d, _, _ := testDeps(t, images, ask)
+	if code := runSetup(t, d); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	if ask.defs["Sandbox image"] != "pull" || ask.helps["Sandbox image (ai-sandbox:latest):"]["pull"] != "pull a prebuilt image from reg.test/o/p (a few minutes)" {
+		t.Errorf("image source: default %v, pull described as %q", ask.defs["Sandbox image"], ask.helps["Sandbox image (ai-sandbox:latest):"]["pull"])
+	}
+	if got := ask.offered["Image tag to pull"]; !slices.Equal(got, []string{"full", "base", "base-v1.0.0"}) || ask.defs["Image tag to pull"] != "base" {
+		t.Errorf("tags offered %q, default %v", got, ask.defs["Image tag to pull"])
+	}
+	if len(images.pulled) != 1 || images.pulled[0].Tag != "base-v1.0.0" {
+		t.Errorf("pulled %+v", images.pulled)
+	}
+}
+
 func TestWizardPullFallsBackToRollingTags(t *testing.T) {
 	images := &fakeImages{tagsErr: errors.New("offline")}
 	ask := &scripted{t: t, answers: map[string]any{
@@ -333,6 +379,9 @@ func TestWizardPullFallsBackToRollingTags(t *testing.T) {
 	}
 	if len(images.pulled) != 1 || images.pulled[0].Tag != "full" {
 		t.Errorf("pulled %+v", images.pulled)
+	}
+	if ask.defs["Sandbox image"] != "build" || !strings.HasPrefix(ask.helps["Sandbox image (ai-sandbox:latest):"]["pull"], "no prebuilt image found at reg.test/o/p (it did not list its tags)") {
+		t.Errorf("image source: default %v, pull described as %q", ask.defs["Sandbox image"], ask.helps["Sandbox image (ai-sandbox:latest):"]["pull"])
 	}
 	if !strings.Contains(errb.String(), "cannot list the registry's tags (offline); offering base and full") {
 		t.Errorf("stderr:\n%s", errb)

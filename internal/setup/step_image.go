@@ -9,6 +9,7 @@ import (
 	"github.com/ai-sandbox/ai-sandbox/internal/config"
 	"github.com/ai-sandbox/ai-sandbox/internal/imagebuild"
 	"github.com/ai-sandbox/ai-sandbox/internal/imageops"
+	"github.com/ai-sandbox/ai-sandbox/internal/registry"
 	"github.com/ai-sandbox/ai-sandbox/internal/shellrc"
 	"github.com/ai-sandbox/ai-sandbox/internal/ui"
 )
@@ -59,6 +60,50 @@ func (s *wizard) imageExists(ctx context.Context) bool {
 	return err == nil && res.ExitCode == 0
 }
 
+// startTagList asks the registry for its tags in the background, so that
+// the answer is there when the image question comes.
+func (s *wizard) startTagList(ctx context.Context) {
+	s.tags = &tagList{done: make(chan struct{})}
+	go func() {
+		defer close(s.tags.done)
+		s.tags.list, s.tags.err = s.deps.Images.ListTags(ctx, "")
+	}()
+}
+
+// registryTags waits for the tags startTagList asked for (or asks now).
+func (s *wizard) registryTags() ([]registry.Tag, error) {
+	if s.tags == nil {
+		s.startTagList(context.Background())
+	}
+	<-s.tags.done
+	return s.tags.list, s.tags.err
+}
+
+// registryName is the repository a pull uses.
+func (s *wizard) registryName() string {
+	if r, err := s.deps.Images.Registry(""); err == nil {
+		return r
+	}
+	return registry.Default
+}
+
+// shortReason is what the registry said, for one line: why nothing is
+// listed.
+func shortReason(err error) string {
+	switch registry.KindOf(err) {
+	case registry.Unreachable:
+		return "it cannot be reached"
+	case registry.NeedsLogin:
+		return "nothing published there, or it wants a login"
+	case registry.NoRepository:
+		return "no release has published there yet"
+	}
+	if err == nil {
+		return "no tags"
+	}
+	return "it did not list its tags"
+}
+
 func (s *wizard) stepImage(ctx context.Context) error {
 	o := s.o
 	s.source = s.impliedSource()
@@ -97,13 +142,22 @@ func (s *wizard) stepImage(ctx context.Context) error {
 
 	var err error
 	if s.source == "" {
+		tags, listErr := s.registryTags()
+		published := len(tags) > 0
 		def := "pull"
+		if !published {
+			def = "build"
+		}
 		if s.imageExists(ctx) {
 			def = "none"
 		}
+		pullHelp := "pull a prebuilt image from " + s.registryName() + " (a few minutes)"
+		if !published {
+			pullHelp = "no prebuilt image found at " + s.registryName() + " (" + shortReason(listErr) + "): build instead, or set image.registry"
+		}
 		s.source, err = s.ask.Select("Sandbox image ("+s.imageName()+"):", []string{"pull", "build", "none"}, def, func(v string, _ int) string {
 			return map[string]string{
-				"pull":  "pull a prebuilt image (a few minutes)",
+				"pull":  pullHelp,
 				"build": "build it here from the Dockerfiles (10-20 minutes)",
 				"none":  "skip: it is there already, or I will pull or build it myself",
 			}[v]
@@ -116,7 +170,7 @@ func (s *wizard) stepImage(ctx context.Context) error {
 		s.tag = o.tag
 		if s.tag == "" {
 			var tags []string
-			list, err := s.deps.Images.ListTags(ctx, "")
+			list, err := s.registryTags()
 			for _, t := range list {
 				if t.Name != "" {
 					tags = append(tags, t.Name)
