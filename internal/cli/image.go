@@ -74,7 +74,7 @@ type imageBuildFlags struct {
 	tools, addons      []string
 	preset, baseImage  string
 	caCerts, buildArgs []string
-	tag                string
+	tag, writeContext  string
 	noCache, print     bool
 }
 
@@ -108,11 +108,17 @@ SSL_CERT_FILE, REQUESTS_CA_BUNDLE and GIT_SSL_CAINFO set.
 --build-arg NAME=VALUE overrides a pinned version (OPENCODE_VERSION=…) or
 gives the SHA-256 of a release download that has none pinned
 (GOOSE_SHA256_AMD64=…). Build arguments are recorded with the other choices,
-so a bare 'ai-sandbox image build' passes them again; give NAME= to drop one.`,
+so a bare 'ai-sandbox image build' passes them again; give NAME= to drop one.
+
+--write-context DIR writes the Dockerfile and its helper files to DIR instead
+of building, for another builder: the release workflow builds the published
+multi-platform images from it with docker buildx. A download with no SHA-256
+for amd64 or arm64 is refused there, as the build would refuse it.`,
 		Example: `  ai-sandbox image build --tools opencode,claude
   ai-sandbox image build --preset full --addons rtk --build-arg RTK_SHA256_AMD64=<sha256>
   ai-sandbox image build --base-image debian:bookworm-slim --ca-cert ~/corp-root.pem
-  ai-sandbox image build --print > Dockerfile`,
+  ai-sandbox image build --print > Dockerfile
+  ai-sandbox image build --preset full --write-context ctx && docker buildx build --platform linux/amd64,linux/arm64 ctx`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			env, err := imageEnv(deps)
@@ -132,6 +138,7 @@ so a bare 'ai-sandbox image build' passes them again; give NAME= to drop one.`,
 	f.StringVar(&o.tag, "tag", "", "image name to build (default: the image run uses, ai-sandbox:latest)")
 	f.BoolVar(&o.noCache, "no-cache", false, "rebuild every layer")
 	f.BoolVar(&o.print, "print", false, "print the generated Dockerfile and exit, building and recording nothing")
+	f.StringVar(&o.writeContext, "write-context", "", "write the whole build context to DIR (new or empty) for another builder, e.g. docker buildx for several platforms; builds and records nothing")
 	return cmd
 }
 
@@ -140,7 +147,7 @@ so a bare 'ai-sandbox image build' passes them again; give NAME= to drop one.`,
 func (o *imageBuildFlags) options(cmd *cobra.Command) imageops.BuildOptions {
 	f := cmd.Flags()
 	given := func(l []string) []string { return append([]string{}, l...) }
-	opts := imageops.BuildOptions{BuildArgs: o.buildArgs, Tag: o.tag, NoCache: o.noCache, Print: o.print}
+	opts := imageops.BuildOptions{BuildArgs: o.buildArgs, Tag: o.tag, NoCache: o.noCache, Print: o.print, WriteContext: o.writeContext}
 	if f.Changed("tools") {
 		opts.Tools = given(o.tools)
 	}

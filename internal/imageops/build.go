@@ -2,11 +2,15 @@ package imageops
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 
@@ -43,6 +47,10 @@ type BuildOptions struct {
 	NoCache bool
 	// Print writes the Dockerfile to stdout and builds and records nothing.
 	Print bool
+	// WriteContext, when set, is a folder (new or empty) to write the
+	// whole build context into, for another builder (docker buildx for
+	// several platforms); nothing is built or recorded.
+	WriteContext string
 }
 
 // choice is what a build will hold, after options over recorded choices
@@ -244,6 +252,46 @@ func checkDigests(arch string, c choice, preset imagebuild.Preset, args map[stri
 		"ai-sandbox never installs an unverified download: give the digest of the release file with --build-arg, or leave the agent out")
 }
 
+// writeContext writes the build context into dir for another builder. A
+// download with no SHA-256 for amd64 or arm64 is refused as a build would
+// refuse it, since such a context is built for both.
+func (e Env) writeContext(dir string, spec imagebuild.Spec, c choice, preset imagebuild.Preset, args map[string]string) error {
+	for _, arch := range []string{"amd64", "arm64"} {
+		if err := checkDigests(arch, c, preset, args); err != nil {
+			return err
+		}
+	}
+	if e.Getwd != nil && !filepath.IsAbs(dir) {
+		wd, err := e.Getwd()
+		if err != nil {
+			return err
+		}
+		dir = filepath.Join(wd, dir)
+	}
+	if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
+		return ui.WithHint(fmt.Errorf("--write-context %s: the folder is not empty", dir), "give a new or empty folder")
+	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("--write-context %s: %w", dir, err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("--write-context: %w", err)
+	}
+	if err := imagebuild.WriteContext(dir, spec, c.caCerts); err != nil {
+		return fmt.Errorf("--write-context %s: %w", dir, err)
+	}
+	if c.baseImage != "" {
+		args["BASE_IMAGE"] = c.baseImage
+	}
+	var flags []string
+	for _, k := range slices.Sorted(maps.Keys(args)) {
+		flags = append(flags, "--build-arg "+k+"="+args[k])
+	}
+	e.Streams.Infof("wrote the build context of preset %s (agents %s, add-ons %s) to %s; nothing was built or recorded", c.preset,
+		noneIfEmpty(spec.ToolNames()), noneIfEmpty(spec.EffectiveAddons()), dir)
+	e.Streams.Hintf("build it with: docker buildx build --platform linux/amd64,linux/arm64 %s%s", strings.Join(append(flags, ""), " "), dir)
+	return nil
+}
+
 // Build generates the build context, runs docker build with docker's own
 // progress on stderr, and records the choices in config.json once it
 // succeeded. A docker failure comes back as a ui.ExitError with docker's
@@ -291,6 +339,9 @@ func (e Env) Build(ctx context.Context, o BuildOptions) error {
 		}
 		fmt.Fprint(s.Out, text)
 		return nil
+	}
+	if o.WriteContext != "" {
+		return e.writeContext(o.WriteContext, spec, c, preset, args)
 	}
 	if err := checkDigests(e.engineArch(ctx), c, preset, args); err != nil {
 		return err
