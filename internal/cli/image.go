@@ -52,7 +52,7 @@ func registryEnv(deps *Deps) imageops.Env {
 		Home:       deps.Home,
 		Getwd:      deps.Getwd,
 		LoadConfig: deps.LoadConfig,
-		Version:    Version,
+		Version:    version(),
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"runtime/debug"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -18,8 +19,22 @@ import (
 	"github.com/ai-sandbox/ai-sandbox/internal/ui"
 )
 
-// Version is set at build time with -ldflags "-X …/cli.Version=…".
+// Version is set at build time with -ldflags "-X …/cli.Version=…"; see
+// version for a binary built without it.
 var Version = "dev"
+
+// version is Version, else the module version the go command recorded
+// ('go install github.com/ai-sandbox/ai-sandbox/cmd/ai-sandbox@v1.2.3'),
+// else "dev".
+func version() string {
+	if Version != "dev" {
+		return Version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return Version
+}
 
 // Runner is what commands need to start processes: the sandbox
 // lifecycle's interface. proc.Runner is the real one; tests pass a fake
@@ -203,7 +218,7 @@ Start with 'ai-sandbox setup', or whitelist a project and run a shell:
   cd ~/projects/my-app && ai-sandbox run`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		Version:       Version,
+		Version:       version(),
 	}
 	root.PersistentPreRun = func(*cobra.Command, []string) { deps.started = true }
 	root.SetVersionTemplate("ai-sandbox {{.Version}}\n")
