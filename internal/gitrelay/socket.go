@@ -7,10 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"runtime"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // maxSocketPath is below the smallest sun_path (104 bytes on macOS, 108
@@ -26,12 +23,8 @@ func shortPath(sock string) (path string, done func(), err error) {
 		return sock, func() {}, nil
 	}
 	dir, name := filepath.Dir(sock), filepath.Base(sock)
-	if runtime.GOOS == "linux" {
-		fd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			return "", nil, &os.PathError{Op: "open", Path: dir, Err: err}
-		}
-		return fmt.Sprintf("/proc/self/fd/%d/%s", fd, name), func() { unix.Close(fd) }, nil
+	if path, done, ok, err := procFDPath(dir, name); ok || err != nil {
+		return path, done, err
 	}
 	sum := sha256.Sum256([]byte(dir))
 	link := filepath.Join("/tmp", fmt.Sprintf("ai-sandbox-%d-%s", os.Getuid(), hex.EncodeToString(sum[:6])))

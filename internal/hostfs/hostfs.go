@@ -447,18 +447,20 @@ func (r Root) Remove(rel string) error {
 // parent directories are resolved without following symlinks; the final
 // components are not followed either (a symlink is renamed, or replaced, as
 // a link).
-func (r Root) Rename(oldRel, newRel string) error { return r.rename(oldRel, newRel, 0) }
+func (r Root) Rename(oldRel, newRel string) error { return r.rename(oldRel, newRel, false) }
 
 // RenameNoReplace is Rename, except that it fails, with an error wrapping
 // fs.ErrExist, when something is at newRel already (renameat2 with
-// RENAME_NOREPLACE): a file that appeared meanwhile is never replaced.
+// RENAME_NOREPLACE on Linux, renameatx_np with RENAME_EXCL on macOS): a
+// file that appeared meanwhile is never replaced.
 func (r Root) RenameNoReplace(oldRel, newRel string) error {
-	return r.rename(oldRel, newRel, unix.RENAME_NOREPLACE)
+	return r.rename(oldRel, newRel, true)
 }
 
-// rename is renameat2(2) with flags (0 is plain renameat) between the
-// two parents, each opened without following a link.
-func (r Root) rename(oldRel, newRel string, flags uint) error {
+// rename renames between the two parents, each opened without following
+// a link; noReplace refuses to replace what is at newRel (renameNoReplace,
+// per system).
+func (r Root) rename(oldRel, newRel string, noReplace bool) error {
 	op, err := r.parse(oldRel)
 	if err != nil {
 		return err
@@ -481,7 +483,11 @@ func (r Root) rename(oldRel, newRel string, flags uint) error {
 		return err
 	}
 	defer unix.Close(nfd)
-	if err := unix.Renameat2(ofd, op.name(), nfd, np.name(), flags); err != nil {
+	rename := unix.Renameat
+	if noReplace {
+		rename = renameNoReplace
+	}
+	if err := rename(ofd, op.name(), nfd, np.name()); err != nil {
 		return &os.LinkError{Op: "rename", Old: oldPath, New: newPath, Err: err}
 	}
 	return nil

@@ -610,7 +610,7 @@ func checkCapabilities(ctx context.Context, p *params) Result {
 	// Setting the hostname to what it already is changes nothing but
 	// still needs CAP_SYS_ADMIN.
 	if host, err := os.Hostname(); err == nil {
-		if err := syscall.Sethostname([]byte(host)); err == nil {
+		if err := sethostname([]byte(host)); err == nil {
 			n.success("sethostname (CAP_SYS_ADMIN)")
 		} else {
 			n.add("sethostname: %s", errText(err))
@@ -651,7 +651,7 @@ func checkBecomeRoot(ctx context.Context, p *params) Result {
 	} else if err != nil {
 		n.add("setuid(0): %s", errText(err))
 	}
-	if err := syscall.Setresuid(0, 0, 0); err == nil && os.Geteuid() == 0 {
+	if err := setresuid(0, 0, 0); err == nil && os.Geteuid() == 0 {
 		n.success("setresuid(0,0,0)")
 	}
 
@@ -983,15 +983,15 @@ func checkMount(ctx context.Context, p *params) Result {
 	attempts := []struct{ source, fstype string }{{"tmpfs", "tmpfs"}, {"proc", "proc"}, {"sysfs", "sysfs"}}
 	for _, a := range attempts {
 		target := dir
-		if err := syscall.Mount(a.source, target, a.fstype, 0, ""); err == nil {
-			_ = syscall.Unmount(target, syscall.MNT_DETACH)
+		if err := mount(a.source, target, a.fstype); err == nil {
+			_ = unmountDetach(target)
 			n.success("mounted %s", a.fstype)
 		} else {
 			n.add("mount %s: %s", a.fstype, errText(err))
 		}
 	}
-	if err := syscall.Mount("/", dir, "", syscall.MS_BIND, ""); err == nil {
-		_ = syscall.Unmount(dir, syscall.MNT_DETACH)
+	if err := bindMount("/", dir); err == nil {
+		_ = unmountDetach(dir)
 		n.success("bind-mounted /")
 	} else {
 		n.add("bind mount: %s", errText(err))
@@ -1001,12 +1001,7 @@ func checkMount(ctx context.Context, p *params) Result {
 	if self, err := p.selfCmd(); err == nil {
 		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		cmd := exec.CommandContext(cctx, self[0], slices.Concat(self[1:], []string{"__userns-mount"})...)
-		cmd.SysProcAttr = &syscall.SysProcAttr{
-			Cloneflags:                 syscall.CLONE_NEWUSER | syscall.CLONE_NEWNS,
-			UidMappings:                []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Geteuid(), Size: 1}},
-			GidMappings:                []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getegid(), Size: 1}},
-			GidMappingsEnableSetgroups: false,
-		}
+		cmd.SysProcAttr = newUserNamespace()
 		out, err := cmd.CombinedOutput()
 		cancel()
 		switch {
@@ -1028,11 +1023,11 @@ func usernsMountChild() int {
 	} else {
 		defer os.RemoveAll(dir)
 	}
-	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, ""); err != nil {
+	if err := mount("tmpfs", dir, "tmpfs"); err != nil {
 		fmt.Printf("mount tmpfs: %s\n", errText(err))
 		return 0
 	}
-	_ = syscall.Unmount(dir, syscall.MNT_DETACH)
+	_ = unmountDetach(dir)
 	fmt.Println("mounted tmpfs")
 	return 0
 }
@@ -1096,8 +1091,7 @@ func ptraceAttachDetach(pid int) error {
 	if err := syscall.PtraceAttach(pid); err != nil {
 		return err
 	}
-	var ws syscall.WaitStatus
-	_, _ = syscall.Wait4(pid, &ws, syscall.WALL, nil)
+	waitStopped(pid)
 	return syscall.PtraceDetach(pid)
 }
 
