@@ -36,9 +36,13 @@ type toolEntry struct {
 }
 
 type toolsOutput struct {
-	Image        string      `json:"image"`
-	ImagePresent bool        `json:"imagePresent"`
-	Tools        []toolEntry `json:"tools"`
+	Image        string `json:"image"`
+	ImagePresent bool   `json:"imagePresent"`
+	// Preset and Addons are what the image's labels say it holds besides
+	// the agents; both empty when it has no ai-sandbox labels.
+	Preset string      `json:"preset,omitempty"`
+	Addons []string    `json:"addons"`
+	Tools  []toolEntry `json:"tools"`
 }
 
 func installText(t tools.Tool) string {
@@ -60,7 +64,8 @@ func NewCmdTools(deps *Deps) *cobra.Command {
 		Use:   "tools",
 		Short: "List the known agents and which are in the image",
 		Long: `List the agents ai-sandbox knows: how each is installed and pinned, and whether
-it is in the current sandbox image (read from the image's labels), and
+it is in the current sandbox image (read from the image's labels, which also
+give its preset and add-ons, shown below the table and in --json), and
 whether its runtime was verified to go through the egress proxy (PROXY; the
 JSON says which runtime, what it needs and which test verified it).
 Add agents with 'ai-sandbox image build --tools a,b'.`,
@@ -79,7 +84,11 @@ Add agents with 'ai-sandbox image build --tools a,b'.`,
 			for _, n := range splitComma(labels[imagebuild.LabelTools]) {
 				inImage[n] = true
 			}
-			out := toolsOutput{Image: image, ImagePresent: present, Tools: []toolEntry{}}
+			out := toolsOutput{Image: image, ImagePresent: present, Addons: []string{}, Tools: []toolEntry{}}
+			if known {
+				out.Preset = labels[imagebuild.LabelPreset]
+				out.Addons = splitComma(labels[imagebuild.LabelAddons])
+			}
 			for _, t := range deps.Tools.All() {
 				e := toolEntry{Name: t.Name, Description: t.Description, Binary: t.Binary, Install: installText(t),
 					Method: string(t.Install.Method), Package: t.Install.Package, Version: t.Install.Version,
@@ -126,6 +135,9 @@ Add agents with 'ai-sandbox image build --tools a,b'.`,
 			}
 			if err := tw.Flush(); err != nil {
 				return err
+			}
+			if known {
+				fmt.Fprintf(s.Out, "\nimage %s: preset %s, add-ons: %s\n", image, orNone(out.Preset), orNone(strings.Join(out.Addons, ", ")))
 			}
 			switch {
 			case !present:
