@@ -25,10 +25,12 @@ const (
                   the whitelist (each folder goes through the 'workspace add'
                   rules; a refused one is explained and asked again; one
                   that does not exist yet is created if you say so)
-  3. image        pull a prebuilt sandbox image, build one here (agents,
-                  add-ons, preset, the base image to build FROM and CA
-                  certificates for a TLS-inspecting proxy), or skip; and the
-                  agents you use
+  3. image        pull a prebuilt sandbox image (from image.registry,
+                  AI_SANDBOX_REGISTRY or the published one; when it has no
+                  tags, the question says so and the build is the default),
+                  build one here (agents, add-ons, preset, the base image to
+                  build FROM and CA certificates for a TLS-inspecting proxy),
+                  or skip; and the agents you use
   4. API keys     each agent's keys, typed hidden, written to
                   ~/.ai-sandbox/env (mode 0600, comments and other keys kept);
                   an empty answer keeps the value already there
