@@ -169,7 +169,7 @@ func contains(l []string, s string) bool {
 }
 
 func TestParsePresetErrors(t *testing.T) {
-	ok := "INSTALL_BUILD_TOOLS=0\nINSTALL_DOC_TOOLS=0\nINSTALL_SPEC_KIT=0\nINSTALL_OPENSPEC=1\nINSTALL_RTK=0\nINSTALL_PLAYWRIGHT=0\nINSTALL_CHROME_DEVTOOLS_MCP=0\nINSTALL_PLAYWRIGHT_MCP=0\n"
+	ok := "INSTALL_BUILD_TOOLS=0\nINSTALL_DOC_TOOLS=0\nINSTALL_SPEC_KIT=0\nINSTALL_OPENSPEC=1\nINSTALL_BUN=0\nINSTALL_PNPM=0\nINSTALL_LSP=0\nINSTALL_RTK=0\nINSTALL_PLAYWRIGHT=0\nINSTALL_CHROME_DEVTOOLS_MCP=0\nINSTALL_PLAYWRIGHT_MCP=0\n"
 	p, err := ParsePreset("x", "# c\n\n"+ok)
 	if err != nil || !cmp.Equal(p.Addons, []string{"openspec"}) {
 		t.Fatalf("ParsePreset = %v, %v", p, err)
