@@ -9,16 +9,17 @@ import (
 	"time"
 )
 
-// TestLeanImageWithNodeAndDocAddons builds the lean preset with no agent
-// and the bun, pnpm, lsp and doc-tools add-ons from the local Debian base,
-// then runs each tool inside the image as ai-sandbox runs it (an
-// unprivileged uid, read-only root, no capabilities): the pinned versions
-// answer, the labels list the add-ons with their versions, `tools` shows
-// them, and no setuid or setgid file is left.
-func TestLeanImageWithNodeAndDocAddons(t *testing.T) {
+// TestLeanImageWithToolchainAddons builds the lean preset with no agent and
+// the doc-tools, gh, go, bun, pnpm and lsp add-ons from the local Debian
+// base, then runs each tool inside the image as ai-sandbox runs it (an
+// unprivileged uid, read-only root, no capabilities, a writable home): the
+// pinned versions answer, a small Go module builds and its tests pass, the
+// labels list the add-ons with their versions, `tools` shows them, and no
+// setuid or setgid file is left.
+func TestLeanImageWithToolchainAddons(t *testing.T) {
 	e := setup(t)
 	args := []string{"image", "build", "--base-image", e.base, "--preset", "base", "--tools", "none",
-		"--addons", "doc-tools,bun,pnpm,lsp", "--tag", e.tag}
+		"--addons", "doc-tools,gh,go,bun,pnpm,lsp", "--tag", e.tag}
 	if _, err := os.Stat("/etc/ssl/certs/ca-certificates.crt"); err == nil {
 		// Containers here reach the npm registry only with the host's CA bundle.
 		args = append(args, "--ca-cert", "/etc/ssl/certs/ca-certificates.crt")
@@ -38,7 +39,7 @@ func TestLeanImageWithNodeAndDocAddons(t *testing.T) {
 		t.Fatal(err)
 	}
 	for k, v := range map[string]string{
-		"ai-sandbox.addons": "doc-tools,bun,pnpm,lsp", "ai-sandbox.tools": "",
+		"ai-sandbox.addons": "doc-tools,gh,go,bun,pnpm,lsp", "ai-sandbox.tools": "", "ai-sandbox.version.go": "1.26.8",
 		"ai-sandbox.version.bun": "1.4.5", "ai-sandbox.version.pnpm": "9.15.9", "ai-sandbox.version.lsp": "4.4.1",
 	} {
 		if labels[k] != v {
@@ -46,11 +47,23 @@ func TestLeanImageWithNodeAndDocAddons(t *testing.T) {
 		}
 	}
 
+	// The sandbox's own mounts: an exec /tmp (go test runs its binary from
+	// there) and a writable home.
 	got := e.run(t, []string{"--user", "12345:12345", "--read-only", "--cap-drop", "ALL",
-		"--security-opt", "no-new-privileges", "--tmpfs", "/tmp", "--tmpfs", "/home/agent:mode=1777"},
+		"--security-opt", "no-new-privileges", "--tmpfs", "/tmp:rw,nosuid,nodev,exec,mode=1777",
+		"--tmpfs", "/home/agent:rw,nosuid,nodev,exec,mode=1777"},
 		"sh", "-c", `bun --version; bunx --version; pnpm --version; typescript-language-server --version; tsc --version; pyright --version; pdftotext -v 2>&1 | head -n 1
-cd "$HOME" && printf 'console.log(6*7)\n' > a.ts && bun run a.ts`)
-	want := "1.4.5\n1.4.5\n9.15.9\n4.4.1\nVersion 5.9.3\npyright 1.1.414\npdftotext version 22.12.0\n42\n"
+gh --version | head -n 1
+go version; sqlc version; goose --version; golangci-lint --version | cut -d' ' -f1-4; gopls version | head -n 1
+cd "$HOME" && printf 'console.log(6*7)\n' > a.ts && bun run a.ts
+mkdir m && cd m && printf 'module example.com/m\n\ngo 1.26\n' > go.mod &&
+printf 'package main\n\nfunc add(a, b int) int { return a + b }\n\nfunc main() { println(add(40, 2)) }\n' > main.go &&
+printf 'package main\n\nimport "testing"\n\nfunc TestAdd(t *testing.T) {\n\tif add(40, 2) != 42 {\n\t\tt.Fatal(add(40, 2))\n\t}\n}\n' > main_test.go &&
+go build -o m . && ./m 2>&1 && go test ./... 2>&1 | cut -f1-2 && golangci-lint run ./... >/dev/null && echo lint-ok`)
+	want := "1.4.5\n1.4.5\n9.15.9\n4.4.1\nVersion 5.9.3\npyright 1.1.414\npdftotext version 22.12.0\n" +
+		"gh version 2.23.0 (2023-02-27 Debian 2.23.0+dfsg1-1)\n" +
+		"go version go1.26.8 linux/amd64\nv1.31.1\ngoose version: v3.30.0\ngolangci-lint has version 2.15.0\ngolang.org/x/tools/gopls v0.23.0\n" +
+		"42\n42\nok  \texample.com/m\nlint-ok\n"
 	if got != want {
 		t.Errorf("the tools answered\n%s\nwant\n%s", got, want)
 	}
@@ -66,7 +79,7 @@ cd "$HOME" && printf 'console.log(6*7)\n' > a.ts && bun run a.ts`)
 	if err := json.Unmarshal([]byte(stdout), &list); err != nil {
 		t.Fatal(err)
 	}
-	if list.Preset != "base" || strings.Join(list.Addons, ",") != "doc-tools,bun,pnpm,lsp" {
+	if list.Preset != "base" || strings.Join(list.Addons, ",") != "doc-tools,gh,go,bun,pnpm,lsp" {
 		t.Errorf("tools: preset %q, add-ons %q", list.Preset, list.Addons)
 	}
 

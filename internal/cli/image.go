@@ -94,9 +94,9 @@ nothing recorded it builds the base preset with opencode.
 Presets (dockerfiles/presets/*.env):
   base   the base layer and the agents: git, ssh, ripgrep, fd, jq, python3 with
          pipx, tmux, sqlite3, less, vim, node and npm; no compiler, OCR or PDF
-  full   base + build-tools, doc-tools, spec-kit, openspec, bun, pnpm, lsp,
-         playwright, chrome-devtools-mcp and playwright-mcp (with the
-         container's Chromium)
+  full   base + build-tools, doc-tools, gh, spec-kit, openspec, go (with
+         sqlc, goose, golangci-lint, gopls), bun, pnpm, lsp, playwright,
+         chrome-devtools-mcp and playwright-mcp (with the container's Chromium)
 
 Add-ons (--addons, on top of the preset; 'none' for none):
 ` + addonHelp() + `

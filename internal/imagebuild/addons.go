@@ -43,8 +43,11 @@ func addons() []Addon {
 	return []Addon{
 		{Name: "build-tools", Flag: "INSTALL_BUILD_TOOLS", Description: "C/C++ toolchain and Python headers", Debian: true, Pinned: true},
 		{Name: "doc-tools", Flag: "INSTALL_DOC_TOOLS", Description: "OCR and PDF tools (tesseract, poppler, qpdf)", Debian: true, Pinned: true},
+		{Name: "gh", Flag: "INSTALL_GH", Description: "GitHub CLI (gh), Debian's package", Debian: true, Pinned: true},
 		{Name: "spec-kit", Flag: "INSTALL_SPEC_KIT", Description: "GitHub Spec Kit CLI (specify), from PyPI", VersionArg: "SPEC_KIT_VERSION", Pinned: true},
 		{Name: "openspec", Flag: "INSTALL_OPENSPEC", Description: "OpenSpec CLI (openspec), from npm", VersionArg: "OPENSPEC_VERSION", Pinned: true},
+		{Name: "go", Flag: "INSTALL_GO", Description: "Go toolchain (from the Go module proxy) with sqlc, goose, golangci-lint and gopls",
+			VersionArg: "GO_VERSION", SHA256Arg: "GO_SHA256", Pinned: true},
 		{Name: "bun", Flag: "INSTALL_BUN", Description: "Bun runtime and package manager (bun, bunx), its npm platform package", VersionArg: "BUN_VERSION", Pinned: true},
 		{Name: "pnpm", Flag: "INSTALL_PNPM", Description: "pnpm package manager, from npm", VersionArg: "PNPM_VERSION", Pinned: true},
 		{Name: "lsp", Flag: "INSTALL_LSP", Description: "TypeScript and Python language servers (typescript-language-server, pyright), from npm",

@@ -124,7 +124,8 @@ func (e Env) resolveChoice(cfg *config.Config, o BuildOptions) (choice, error) {
 	if o.Preset != nil {
 		c.preset = strings.TrimSpace(*o.Preset)
 	}
-	if _, err := imagebuild.LoadPreset(c.preset); err != nil {
+	preset, err := imagebuild.LoadPreset(c.preset)
+	if err != nil {
 		return c, ui.Usagef("--preset: %v", err)
 	}
 
@@ -170,6 +171,11 @@ func (e Env) resolveChoice(cfg *config.Config, o BuildOptions) (choice, error) {
 		if _, ok := imagebuild.LookupAddon(a); !ok {
 			return c, ui.Usagef("--addons: unknown add-on %q (known: %s)", a, strings.Join(imagebuild.AddonNames(), ", "))
 		}
+	}
+	// pressly/goose (the go add-on) and the goose agent are one command.
+	if slices.Contains(imagebuild.Spec{Preset: preset, Addons: c.addons}.EffectiveAddons(), "go") &&
+		slices.ContainsFunc(c.tools, func(t tools.Tool) bool { return t.Binary == "goose" }) {
+		return c, ui.Usagef("the go add-on's goose (pressly/goose, database migrations) and the goose agent are both the command goose; leave one out (--tools without goose, or --addons/--preset without go)")
 	}
 
 	if o.BaseImage != nil {
