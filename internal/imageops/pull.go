@@ -150,7 +150,7 @@ func TagsHint(repo string, err error) string {
 		}
 		return fmt.Sprintf("log in with 'docker login %s' (ai-sandbox and docker both use that login), then retry", host)
 	case registry.NoRepository:
-		return fmt.Sprintf("check the repository name (--registry, AI_SANDBOX_REGISTRY or image.registry in config.json); where nothing is published, build the image here with 'ai-sandbox image build'")
+		return "check the repository name (--registry, AI_SANDBOX_REGISTRY or image.registry in config.json); where nothing is published, build the image here with 'ai-sandbox image build'"
 	}
 	return "see the tags with 'ai-sandbox image pull --list-tags', or build locally with 'ai-sandbox image build'"
 }
