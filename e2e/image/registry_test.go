@@ -111,7 +111,7 @@ func startRegistry(t *testing.T, bin, login string) localRegistry {
 	}
 }
 
-// docker runs the docker CLI with a docker config folder of the test's
+// dockerCmd runs the docker CLI with a docker config folder of the test's
 // own (logins never reach the user's), and fails the test on an error.
 func (e *env) dockerCmd(t *testing.T, dockerConfig string, args ...string) string {
 	t.Helper()
