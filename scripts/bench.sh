@@ -5,8 +5,13 @@
 # a test: it reports figures (✗ for a missed target) and fails only when
 # something could not be measured.
 #
+# Then the image sizes of the presets (scripts/bench-image-sizes.sh --build,
+# into bench/results/image-sizes.md): set BENCH_IMAGES=0 to skip them (the
+# builds take minutes).
+#
 # Usage: scripts/bench.sh [harness flags]   e.g. -n 31, -image IMG, -keep
-# Environment: BENCH_USER (default aisbx-bench), GO (default go).
+# Environment: BENCH_USER (default aisbx-bench), GO (default go),
+#   BENCH_IMAGES (default 1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 GO=${GO:-go}
@@ -34,3 +39,8 @@ trap 'rm -rf "$tmp"' EXIT
 make --no-print-directory build BIN="$tmp/ai-sandbox" GO="$GO" >&2
 CGO_ENABLED=0 "$GO" build -o "$tmp/bench" ./bench/cmd/bench # static: it also serves and fetches in containers (the proxy figure)
 "$tmp/bench" -bin "$tmp/ai-sandbox" -out bench/results "$@"
+
+if [ "${BENCH_IMAGES:-1}" != 0 ]; then
+  AI_SANDBOX_BIN="$tmp/ai-sandbox" scripts/bench-image-sizes.sh --build >bench/results/image-sizes.md
+  cat bench/results/image-sizes.md
+fi

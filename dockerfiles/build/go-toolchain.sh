@@ -46,6 +46,6 @@ go version
 for pkg in "$@"; do
     GOTOOLCHAIN=local GOPROXY="$proxy" GOFLAGS=-trimpath CGO_ENABLED=0 \
         GOPATH="$tmp/gopath" GOCACHE="$tmp/cache" GOBIN=/usr/local/bin \
-        go install "$pkg"
+        go install -ldflags="-s -w" "$pkg"
 done
 rm -rf "$tmp"

@@ -92,11 +92,14 @@ flags rebuilds the same image (with the Debian packages of the day). With
 nothing recorded it builds the base preset with opencode.
 
 Presets (dockerfiles/presets/*.env):
-  base   the base layer and the agents: git, ssh, ripgrep, fd, jq, python3 with
-         pipx, tmux, sqlite3, less, vim, node and npm; no compiler, OCR or PDF
-  full   base + build-tools, doc-tools, gh, spec-kit, openspec, go (with
-         sqlc, goose, golangci-lint, gopls), bun, pnpm, lsp, playwright,
-         chrome-devtools-mcp and playwright-mcp (with the container's Chromium)
+  lean   the base layer and the agents: git, ssh, ripgrep, fd, jq, python3 with
+         pipx, tmux, sqlite3, less, vim, node and npm; no add-on (~670 MB)
+  base   what the original's base image holds: lean + build-tools, doc-tools,
+         gh, go (with sqlc, goose, golangci-lint, gopls), uv, bun, pnpm, lsp,
+         spec-kit, openspec, uipro, rtk, acli, pup
+  full   base + od-helpers, playwright, chrome-devtools-mcp and playwright-mcp
+         (with the container's Chromium)
+  ruby and rust are in no preset: add them with --addons.
 
 Add-ons (--addons, on top of the preset; 'none' for none):
 ` + addonHelp() + `
@@ -116,7 +119,7 @@ of building, for another builder: the release workflow builds the published
 multi-platform images from it with docker buildx. A download with no SHA-256
 for amd64 or arm64 is refused there, as the build would refuse it.`,
 		Example: `  ai-sandbox image build --tools opencode,claude
-  ai-sandbox image build --preset full --addons rtk --build-arg RTK_SHA256_AMD64=<sha256>
+  ai-sandbox image build --preset lean --addons go,pnpm
   ai-sandbox image build --base-image debian:bookworm-slim --ca-cert ~/corp-root.pem
   ai-sandbox image build --print > Dockerfile
   ai-sandbox image build --preset full --write-context ctx && docker buildx build --platform linux/amd64,linux/arm64 ctx`,

@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -45,14 +46,23 @@ func TestDockerfileGolden(t *testing.T) {
 		name string
 		spec Spec
 	}{
+		{"lean-opencode", Spec{Preset: preset(t, "lean"), Tools: pick(t, "opencode"), Builder: "test"}},
 		{"base-opencode", Spec{Preset: preset(t, "base"), Tools: pick(t, "opencode"), Builder: "test"}},
 		{"full-opencode", Spec{Preset: preset(t, "full"), Tools: pick(t, "opencode"), Builder: "test"}},
-		{"base-no-tools", Spec{Preset: preset(t, "base"), Builder: "test"}},
+		{"lean-no-tools", Spec{Preset: preset(t, "lean"), Builder: "test"}},
 		// One agent per install method: platform binary package, plain
 		// npm, npm with its own script, pipx and a checked download.
-		{"base-methods", Spec{Preset: preset(t, "base"), Tools: pick(t, "goose", "claude", "codex", "crush", "aider"), Builder: "test"}},
-		{"base-addons-ca", Spec{Preset: preset(t, "base"), Tools: pick(t, "opencode"), Addons: []string{"playwright-mcp", "openspec", "rtk"},
+		{"lean-methods", Spec{Preset: preset(t, "lean"), Tools: pick(t, "goose", "claude", "codex", "crush", "aider"), Builder: "test"}},
+		{"lean-addons-ca", Spec{Preset: preset(t, "lean"), Tools: pick(t, "opencode"), Addons: []string{"playwright-mcp", "openspec", "rtk"},
 			CACerts: CAContextNames([]string{"/etc/corp/Root CA.pem", "/x/proxy.crt"}), Builder: "test"}},
+	}
+	// Every add-on alone on the lean preset, so that a change to one
+	// snippet shows in exactly one file.
+	for _, a := range Addons() {
+		cases = append(cases, struct {
+			name string
+			spec Spec
+		}{"addon-" + a.Name, Spec{Preset: preset(t, "lean"), Addons: []string{a.Name}, Builder: "test"}})
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -140,21 +150,51 @@ func TestAddonSnippetsAndPresets(t *testing.T) {
 			t.Errorf("add-on %s: snippet does not pin %s", a.Name, a.VersionArg)
 		}
 	}
-	if diff := cmp.Diff([]string{"base", "full"}, PresetNames()); diff != "" {
+	if diff := cmp.Diff([]string{"lean", "base", "full"}, PresetNames()); diff != "" {
 		t.Errorf("presets (-want +got):\n%s", diff)
 	}
-	if got := preset(t, "base").Addons; len(got) != 0 {
-		t.Errorf("base preset must be lean, has %v", got)
+	if got := preset(t, "lean").Addons; len(got) != 0 {
+		t.Errorf("lean preset must hold no add-on, has %v", got)
 	}
-	full := preset(t, "full")
-	for _, a := range full.Addons {
-		if ad, _ := LookupAddon(a); !ad.Pinned {
-			t.Errorf("full preset has %s, which cannot build without a digest given by hand", a)
+	// base holds the original's base image table; full is base plus the
+	// browser tools and the Open Design helpers; ruby and rust are opt-in.
+	base, full := preset(t, "base"), preset(t, "full")
+	wantBase := []string{"build-tools", "doc-tools", "gh", "go", "uv", "bun", "pnpm", "lsp", "spec-kit", "openspec", "uipro", "rtk", "acli", "pup"}
+	if diff := cmp.Diff(wantBase, base.Addons); diff != "" {
+		t.Errorf("base preset (-want +got):\n%s", diff)
+	}
+	wantFull := append(append([]string(nil), wantBase...), "od-helpers", "playwright", "chrome-devtools-mcp", "playwright-mcp")
+	if diff := cmp.Diff(wantFull, full.Addons); diff != "" {
+		t.Errorf("full preset (-want +got):\n%s", diff)
+	}
+	for _, p := range []Preset{base, full} {
+		for _, a := range p.Addons {
+			if ad, _ := LookupAddon(a); !ad.Pinned {
+				t.Errorf("preset %s has %s, which cannot build without a digest given by hand", p.Name, a)
+			}
 		}
 	}
-	for _, want := range []string{"build-tools", "doc-tools", "playwright", "chrome-devtools-mcp", "playwright-mcp", "spec-kit", "openspec"} {
-		if !contains(full.Addons, want) {
-			t.Errorf("full preset lacks %s", want)
+}
+
+// A release download that claims to be pinned has a 64-hex digest for
+// both architectures in its snippet.
+func TestAddonDigestsPinned(t *testing.T) {
+	for _, a := range Addons() {
+		if a.SHA256Arg == "" {
+			continue
+		}
+		b, _ := fs.ReadFile(dockerfiles.FS, "addons/"+a.Name+".Dockerfile")
+		for _, arch := range []string{"AMD64", "ARM64"} {
+			re := regexp.MustCompile(`(?m)^ARG ` + a.SHA256Arg + `_` + arch + `=([0-9a-f]{64})?$`)
+			m := re.FindStringSubmatch(string(b))
+			switch {
+			case m == nil:
+				t.Errorf("add-on %s: no ARG %s_%s", a.Name, a.SHA256Arg, arch)
+			case a.Pinned && m[1] == "":
+				t.Errorf("add-on %s is marked pinned but %s_%s is empty", a.Name, a.SHA256Arg, arch)
+			case !a.Pinned && m[1] != "":
+				t.Errorf("add-on %s has %s_%s pinned but is not marked pinned", a.Name, a.SHA256Arg, arch)
+			}
 		}
 	}
 }
@@ -169,7 +209,14 @@ func contains(l []string, s string) bool {
 }
 
 func TestParsePresetErrors(t *testing.T) {
-	ok := "INSTALL_BUILD_TOOLS=0\nINSTALL_DOC_TOOLS=0\nINSTALL_GH=0\nINSTALL_SPEC_KIT=0\nINSTALL_OPENSPEC=1\nINSTALL_GO=0\nINSTALL_BUN=0\nINSTALL_PNPM=0\nINSTALL_LSP=0\nINSTALL_RTK=0\nINSTALL_PLAYWRIGHT=0\nINSTALL_CHROME_DEVTOOLS_MCP=0\nINSTALL_PLAYWRIGHT_MCP=0\n"
+	var ok string
+	for _, a := range Addons() {
+		v := "0"
+		if a.Name == "openspec" {
+			v = "1"
+		}
+		ok += a.Flag + "=" + v + "\n"
+	}
 	p, err := ParsePreset("x", "# c\n\n"+ok)
 	if err != nil || !cmp.Equal(p.Addons, []string{"openspec"}) {
 		t.Fatalf("ParsePreset = %v, %v", p, err)
@@ -185,7 +232,7 @@ func TestParsePresetErrors(t *testing.T) {
 			t.Errorf("%s: no error", name)
 		}
 	}
-	if _, err := LoadPreset("nope"); err == nil || !strings.Contains(err.Error(), "base, full") {
+	if _, err := LoadPreset("nope"); err == nil || !strings.Contains(err.Error(), "lean, base, full") {
 		t.Errorf("LoadPreset(nope) = %v", err)
 	}
 }

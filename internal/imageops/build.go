@@ -298,6 +298,22 @@ func (e Env) writeContext(dir string, spec imagebuild.Spec, c choice, preset ima
 	return nil
 }
 
+// warnOldBase says so when the recorded preset "base" meant what is now
+// "lean": the image being replaced says preset base, and its add-ons are
+// only the ones chosen on top (the old base preset added none). The build
+// then makes the much larger base image, which the user may not want.
+func (e Env) warnOldBase(ctx context.Context, tag string, extra []string) {
+	labels, ok := e.Labels(ctx, tag)
+	if !ok || labels[imagebuild.LabelPreset] != "base" {
+		return
+	}
+	if labels[imagebuild.LabelAddons] != strings.Join(imagebuild.Spec{Preset: imagebuild.Preset{Name: "lean"}, Addons: extra}.EffectiveAddons(), ",") {
+		return
+	}
+	e.Streams.Warnf("%s was built from the old base preset, which is now called lean; base now holds the original's base image (Go, uv, Bun, pnpm, a C toolchain, language servers, …) and is about twice the size", tag)
+	e.Streams.Hintf("to keep the small image, stop this build and run 'ai-sandbox image build --preset lean'")
+}
+
 // Build generates the build context, runs docker build with docker's own
 // progress on stderr, and records the choices in config.json once it
 // succeeded. A docker failure comes back as a ui.ExitError with docker's
@@ -357,6 +373,10 @@ func (e Env) Build(ctx context.Context, o BuildOptions) error {
 		if tag, err = LocalImage(cfg, e.Getenv); err != nil {
 			return err
 		}
+	}
+
+	if o.Preset == nil && c.preset == "base" {
+		e.warnOldBase(ctx, tag, c.addons)
 	}
 
 	dir, err := os.MkdirTemp("", "ai-sandbox-build-")

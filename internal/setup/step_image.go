@@ -242,11 +242,7 @@ func (s *wizard) askBuild() error {
 			def = imagebuild.DefaultPreset
 		}
 		if s.preset, err = s.ask.Select("Image preset:", imagebuild.PresetNames(), def, func(v string, _ int) string {
-			p, err := imagebuild.LoadPreset(v)
-			if err != nil || len(p.Addons) == 0 {
-				return "no add-ons"
-			}
-			return "with " + strings.Join(p.Addons, ", ")
+			return imagebuild.PresetSummary(v)
 		}); err != nil {
 			return err
 		}

@@ -10,7 +10,7 @@ import (
 )
 
 func TestBundled(t *testing.T) {
-	if diff := cmp.Diff([]string{"rtk", "rtk-setup"}, Names()); diff != "" {
+	if diff := cmp.Diff([]string{"dd-pup", "rtk", "rtk-setup"}, Names()); diff != "" {
 		t.Fatal(diff)
 	}
 	for _, n := range Names() {
@@ -30,7 +30,7 @@ func TestInstallNeverOverwrites(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]string{"rtk", "rtk-setup"}, got); diff != "" {
+	if diff := cmp.Diff([]string{"dd-pup", "rtk", "rtk-setup"}, got); diff != "" {
 		t.Fatal(diff)
 	}
 	skill := filepath.Join(home, ".config/opencode/skills/rtk/SKILL.md")
