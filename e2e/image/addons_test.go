@@ -18,7 +18,7 @@ import (
 // setuid or setgid file is left.
 func TestLeanImageWithToolchainAddons(t *testing.T) {
 	e := setup(t)
-	args := []string{"image", "build", "--base-image", e.base, "--preset", "base", "--tools", "none",
+	args := []string{"image", "build", "--base-image", e.base, "--preset", "lean", "--tools", "none",
 		"--addons", "doc-tools,gh,go,bun,pnpm,lsp", "--tag", e.tag}
 	if _, err := os.Stat("/etc/ssl/certs/ca-certificates.crt"); err == nil {
 		// Containers here reach the npm registry only with the host's CA bundle.
@@ -79,7 +79,7 @@ go build -o m . && ./m 2>&1 && go test ./... 2>&1 | cut -f1-2 && golangci-lint r
 	if err := json.Unmarshal([]byte(stdout), &list); err != nil {
 		t.Fatal(err)
 	}
-	if list.Preset != "base" || strings.Join(list.Addons, ",") != "doc-tools,gh,go,bun,pnpm,lsp" {
+	if list.Preset != "lean" || strings.Join(list.Addons, ",") != "doc-tools,gh,go,bun,pnpm,lsp" {
 		t.Errorf("tools: preset %q, add-ons %q", list.Preset, list.Addons)
 	}
 

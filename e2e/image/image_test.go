@@ -115,7 +115,7 @@ func (e *env) run(t *testing.T, flags []string, cmd ...string) string {
 func TestBaseImageWithOpencode(t *testing.T) {
 	e := setup(t)
 	caBundle := "/etc/ssl/certs/ca-certificates.crt"
-	args := []string{"image", "build", "--base-image", e.base, "--preset", "base", "--tools", "opencode", "--tag", e.tag}
+	args := []string{"image", "build", "--base-image", e.base, "--preset", "lean", "--tools", "opencode", "--tag", e.tag}
 	if _, err := os.Stat(caBundle); err == nil {
 		// Containers here reach the npm registry only when the host's CA
 		// bundle is trusted inside them: exactly what --ca-cert is for.
@@ -141,7 +141,7 @@ func TestBaseImageWithOpencode(t *testing.T) {
 		t.Fatal(err)
 	}
 	for k, v := range map[string]string{
-		"ai-sandbox.image": "1", "ai-sandbox.preset": "base", "ai-sandbox.tools": "opencode",
+		"ai-sandbox.image": "1", "ai-sandbox.preset": "lean", "ai-sandbox.tools": "opencode",
 		"ai-sandbox.addons": "", "ai-sandbox.base-image": e.base, "ai-sandbox.version.opencode": "1.18.33",
 	} {
 		if labels[k] != v {
@@ -165,7 +165,7 @@ func TestBaseImageWithOpencode(t *testing.T) {
 	if err := json.Unmarshal(cfg, &c); err != nil {
 		t.Fatal(err)
 	}
-	if c.Image.Preset != "base" || strings.Join(c.Image.Tools, ",") != "opencode" || c.Image.BaseImage != e.base ||
+	if c.Image.Preset != "lean" || strings.Join(c.Image.Tools, ",") != "opencode" || c.Image.BaseImage != e.base ||
 		strings.Join(c.Tools.Installed, ",") != "opencode" {
 		t.Errorf("config.json records %+v", c)
 	}
@@ -556,7 +556,7 @@ mv .git .git-old 2>/dev/null && echo "renamed" || echo "not renamed"`
 		if err != nil {
 			t.Fatalf("rebuild: %v\n%s", err, tail(stderr, 40))
 		}
-		if !strings.Contains(stderr, "preset base, agents opencode, add-ons none, from "+e.base) {
+		if !strings.Contains(stderr, "preset lean, agents opencode, add-ons none, from "+e.base) {
 			t.Errorf("rebuild used other choices:\n%s", tail(stderr, 40))
 		}
 		out, _ := exec.Command(e.docker, "image", "inspect", "--format", "{{json .Config.Labels}}", e.tag).Output()
