@@ -53,7 +53,7 @@ type CategoryInfo struct {
 // Categories lists the categories in menu order.
 func Categories() []CategoryInfo {
 	return []CategoryInfo{
-		{Caches, "package caches in the sandbox homes (npm, pip, bun, …)", ""},
+		{Caches, "package caches in the sandbox homes and the shared ones (npm, pip, bun, go, …)", ""},
 		{Homes, "agents' homes per project (their settings, history, sessions)", "the agents forget what they kept for those projects (their settings, history and sessions)"},
 		{Databases, "per-project databases of OpenCode and Kilo", "the sessions kept in those databases are lost"},
 		{Containers, "stopped sandbox containers", ""},
@@ -102,6 +102,9 @@ type Item struct {
 type Container struct {
 	ID, Name, Tool, Path, State string
 	Image                       string // as docker ps shows it: a name or an id
+	// SharedCaches says it mounts the package caches shared by every
+	// project (label ai-sandbox.caches=shared).
+	SharedCaches bool
 }
 
 // Image is a sandbox image as docker lists it.
@@ -129,25 +132,32 @@ type Facts struct {
 	DBRoots []string
 }
 
-// cacheType is one kind of package cache, by where it lives in a home
-// and (for the original's shared caches) in the state's cache folder.
+// cacheType is one kind of package cache, by where it lives in a home,
+// (for the original's shared caches) in the state's cache folder, and
+// (when the user shares them across projects) below cache/shared.
 type cacheType struct {
 	name   string
 	inHome []string
-	legacy string // below cache/, as the original kept it
+	legacy string   // below cache/, as the original kept it
+	shared []string // below cache/shared (sandbox.CacheKinds)
 }
 
 func cacheTypes() []cacheType {
 	return []cacheType{
-		{"npm", []string{".npm"}, "npm"},
-		{"pip", []string{".cache/pip"}, "pip"},
-		{"bun", []string{".bun/install/cache"}, "bun"},
-		{"playwright", []string{".cache/ms-playwright"}, "playwright-browsers"},
-		{"node-gyp", []string{".cache/node-gyp"}, ""},
-		{"uv", []string{".cache/uv"}, ""},
-		{"go", []string{".cache/go-build", "go/pkg/mod"}, ""},
+		{"npm", []string{".npm"}, "npm", []string{"npm"}},
+		{"pnpm", []string{".local/share/pnpm/store", ".cache/pnpm"}, "", []string{"pnpm"}},
+		{"pip", []string{".cache/pip"}, "pip", nil},
+		{"bun", []string{".bun/install/cache"}, "bun", []string{"bun"}},
+		{"playwright", []string{".cache/ms-playwright"}, "playwright-browsers", nil},
+		{"node-gyp", []string{".cache/node-gyp"}, "", nil},
+		{"uv", []string{".cache/uv"}, "", []string{"uv"}},
+		{"go", []string{".cache/go-build", "go/pkg/mod"}, "", []string{"go-build", "go-mod"}},
 	}
 }
+
+// SharedCacheDir is the folder of the caches shared across projects,
+// below the state folder.
+const SharedCacheDir = "cache/shared"
 
 // CacheTypes lists the cache types, for `clean cache TYPE`.
 func CacheTypes() []string {
@@ -189,6 +199,12 @@ func Inventory(f Facts) ([]Item, error) {
 	running := map[string]bool{}
 	for _, p := range f.Running {
 		running[p] = true
+	}
+	sharedInUse := ""
+	for _, c := range f.Containers {
+		if c.SharedCaches && (c.State == "running" || c.State == "restarting" || c.State == "paused") {
+			sharedInUse = c.Name
+		}
 	}
 	var items []Item
 	add := func(it Item, rels ...string) {
@@ -263,6 +279,17 @@ func Inventory(f Facts) ([]Item, error) {
 				}
 				add(Item{Category: Caches, CacheType: ct.name, Label: ct.name + " cache in " + h.label, Project: h.project, InUse: h.inUse}, rel)
 			}
+		}
+		for _, kind := range ct.shared {
+			rel := filepath.Join(SharedCacheDir, kind)
+			if _, err := r.Lstat(rel); err != nil {
+				continue
+			}
+			it := Item{Category: Caches, CacheType: ct.name, Label: kind + " cache shared by every project (" + SharedCacheDir + "/" + kind + ")"}
+			if sharedInUse != "" {
+				it.InUse, it.Note = true, "used by "+sharedInUse
+			}
+			add(it, rel)
 		}
 		if ct.legacy != "" {
 			rel := filepath.Join("cache", ct.legacy)

@@ -88,11 +88,13 @@ func NewCmdClean(deps *Deps) *cobra.Command {
 	}
 	cache := &cobra.Command{
 		Use:   "cache [TYPE...]",
-		Short: "Package caches in the sandbox homes: " + strings.Join(clean.CacheTypes(), ", ") + " (default: all)",
-		Long: `Remove package caches: in every agent home of every project, and the original
-wrapper's shared caches (~/.ai-sandbox/cache/npm, bun, pip,
-playwright-browsers). Types: ` + strings.Join(clean.CacheTypes(), ", ") + ` (default: all of them).
-A cache in the home of a sandbox that runs is kept.`,
+		Short: "Package caches in the sandbox homes and the shared ones: " + strings.Join(clean.CacheTypes(), ", ") + " (default: all)",
+		Long: `Remove package caches: in every agent home of every project, the caches shared
+across projects (~/.ai-sandbox/cache/shared/<kind>, with settings.sharedCaches),
+and the original wrapper's shared caches (~/.ai-sandbox/cache/npm, bun, pip,
+playwright-browsers). Types: ` + strings.Join(clean.CacheTypes(), ", ") + ` (default: all of them;
+go is the module and the build cache). A cache in the home of a sandbox that
+runs is kept, and so are the shared ones while a sandbox that mounts them runs.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var types []string
 			for _, a := range args {
@@ -217,7 +219,7 @@ func liveProjects(p config.Paths) []string {
 
 // sandboxContainers lists the user's sandbox containers in any state.
 func sandboxContainers(ctx context.Context, deps *Deps) ([]clean.Container, error) {
-	format := `{{.ID}}	{{.Names}}	{{.Label "` + sandbox.LabelTool + `"}}	{{.Label "` + sandbox.LabelPath + `"}}	{{.State}}	{{.Image}}`
+	format := `{{.ID}}	{{.Names}}	{{.Label "` + sandbox.LabelTool + `"}}	{{.Label "` + sandbox.LabelPath + `"}}	{{.State}}	{{.Image}}	{{.Label "` + sandbox.LabelCaches + `"}}`
 	filters := append([]string{"label=" + sandbox.LabelTool}, ownerFilter(deps, false)...)
 	res, err := deps.Runner.Output(ctx, append([]string{deps.Docker()}, docker.PsAllArgs(format, filters...)...))
 	if err != nil {
@@ -232,7 +234,9 @@ func sandboxContainers(ctx context.Context, deps *Deps) ([]clean.Container, erro
 		if len(f) < 6 || f[0] == "" {
 			continue
 		}
-		out = append(out, clean.Container{ID: f[0], Name: f[1], Tool: f[2], Path: f[3], State: f[4], Image: f[5]})
+		c := clean.Container{ID: f[0], Name: f[1], Tool: f[2], Path: f[3], State: f[4], Image: f[5]}
+		c.SharedCaches = len(f) > 6 && f[6] == "shared"
+		out = append(out, c)
 	}
 	return out, nil
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -125,6 +126,7 @@ func showConfig(deps *Deps, asJSON bool) error {
 		"pids-limit": fmt.Sprint(r.PidsLimit), "memory": orNone(r.Memory),
 		"cpus": orNone(r.CPUs), "port-bind": r.PortBind,
 		"tmp-size": r.TmpSize, "cpu-shares": fmt.Sprint(r.CPUShares), "seccomp": r.Seccomp,
+		"egress": string(r.Egress), "shared-caches": strconv.FormatBool(r.SharedCaches),
 	}
 	for _, k := range config.SettingKeys() {
 		sc.Settings[k] = shownSetting{Value: values[k], Source: r.Source[k], Env: config.SettingEnv(k)}

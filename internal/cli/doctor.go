@@ -160,6 +160,8 @@ func runDoctor(ctx context.Context, deps *Deps, asJSON bool) error {
 	rep.Add(doctor.Image(imf, time.Now())...)
 	rep.Add(doctor.File(cfgFacts)...)
 	rep.Add(doctor.File(envFacts)...)
+	rep.Add(doctor.Caches(doctor.CacheFacts{Shared: resolved.SharedCaches, Source: resolved.Source["shared-caches"],
+		Dir: tilde(deps.Home, p.SharedCaches())})...)
 
 	// workspaces
 	if cfg != nil {

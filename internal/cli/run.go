@@ -89,10 +89,20 @@ Egress (--egress, AI_SANDBOX_EGRESS, per workspace, settings.egress):
                        the allowlist, such a launch is open, with a warning.
   none                 no network at all.
 
+Package caches (--shared-caches, AI_SANDBOX_SHARED_CACHES=1,
+settings.sharedCaches): by default each project's agent home keeps its own
+(Go modules and builds, npm, pnpm, uv, bun), so a project downloads its
+packages once for itself. Shared, they live in ~/.ai-sandbox/cache/shared and
+are mounted at /cache/<kind> in every project's sandbox: a second project does
+not download again, but what a compromised sandbox writes there (a Go module,
+a build-cache entry, npm metadata) is trusted later in another project's
+sandbox, with that project's keys and files.
+
 Environment:
   AI_SANDBOX_IMAGE, AI_SANDBOX_IDLE_TIMEOUT, AI_SANDBOX_PIDS_LIMIT,
   AI_SANDBOX_MEMORY, AI_SANDBOX_CPUS, AI_SANDBOX_PORT_BIND (or PORT_BIND),
-  AI_SANDBOX_TMP_SIZE, AI_SANDBOX_CPU_SHARES, AI_SANDBOX_SECCOMP
+  AI_SANDBOX_TMP_SIZE, AI_SANDBOX_CPU_SHARES, AI_SANDBOX_SECCOMP,
+  AI_SANDBOX_SHARED_CACHES
                        the settings below (flag > variable > config.json)
   AI_SANDBOX_EXPOSE    ports to publish, comma-separated (PORT: the original's,
                        deprecated)
@@ -110,6 +120,7 @@ type runOptions struct {
 	allowUnsecured  bool
 	gitFetch        bool
 	noNanoRepair    bool
+	noSharedCaches  bool
 	shell           bool
 	print           bool
 	quiet           bool
@@ -155,6 +166,8 @@ func newRunFlags(o *runOptions) *pflag.FlagSet {
 	fs.String("port-bind", config.DefaultPortBind, "where published ports listen: localhost or all")
 	fs.String("tmp-size", "", "size of /tmp and of /var/tmp each (default: a quarter of --memory)")
 	fs.Int64("cpu-shares", config.DefaultCPUShares, "CPU weight against other containers and the host (docker's default is 1024)")
+	fs.Bool("shared-caches", false, "share the package caches (Go, npm, pnpm, uv, bun) with your other projects' sandboxes: faster, but a compromised sandbox can plant code that runs in another project's")
+	fs.BoolVar(&o.noSharedCaches, "no-shared-caches", false, "keep this project's package caches in its agent home (the default), over AI_SANDBOX_SHARED_CACHES and config.json")
 	fs.String("seccomp", config.DefaultSeccomp, "seccomp profile: ai-sandbox (docker's default without ptrace) or docker (the engine's, for debugging)")
 	fs.BoolVarP(&o.helpWanted, "help", "h", false, "help for run")
 	o.flags = fs
@@ -580,6 +593,9 @@ func gatherRun(ctx context.Context, deps *Deps, o *runOptions) (*runFacts, error
 	}
 	f.Passwd, f.Group = passwdPaths(p, f.UID, f.GID)
 	seccompFacts(p, settings.Seccomp, &f)
+	if settings.SharedCaches {
+		f.SharedCaches = p.SharedCaches()
+	}
 
 	// The project's git metadata, protected and checked.
 	guard, rec, err := gitFacts(p, proj)

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"slices"
 	"strings"
 
@@ -25,6 +26,9 @@ func parseRunArgs(fs *pflag.FlagSet, o *runOptions, table *tools.Table, args []s
 	args = markNetworkPick(args, table, fs)
 	if err := fs.Parse(args); err != nil {
 		return &ui.UsageError{Err: err}
+	}
+	if err := noSharedCaches(fs, o); err != nil {
+		return err
 	}
 	o.toolArgs = fs.Args()
 	if len(o.toolArgs) == 0 {
@@ -142,4 +146,17 @@ func takesValue(fs *pflag.FlagSet, a string) bool {
 		f = fs.ShorthandLookup(a[1:])
 	}
 	return f != nil && f.NoOptDefVal == "" && f.Value.Type() != "bool"
+}
+
+// noSharedCaches turns --no-shared-caches into --shared-caches=false (a
+// flag, so it beats the variable and config.json); both together are a
+// usage error.
+func noSharedCaches(fs *pflag.FlagSet, o *runOptions) error {
+	if !o.noSharedCaches {
+		return nil
+	}
+	if f := fs.Lookup("shared-caches"); f != nil && f.Changed && f.Value.String() == "true" {
+		return &ui.UsageError{Err: errors.New("--shared-caches and --no-shared-caches together: pick one")}
+	}
+	return fs.Set("shared-caches", "false")
 }

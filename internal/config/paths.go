@@ -86,3 +86,8 @@ func (p Paths) DBOwner(tool, project string) string {
 }
 func (p Paths) Cache() string { return filepath.Join(p.Root, "cache") }
 func (p Paths) Logs() string  { return filepath.Join(p.Root, "logs") }
+
+// SharedCaches holds the package caches shared by every project's
+// sandboxes, one folder per kind, when the user opted in
+// (settings.sharedCaches); by default each agent home keeps its own.
+func (p Paths) SharedCaches() string { return filepath.Join(p.Root, "cache", "shared") }

@@ -80,6 +80,11 @@ type Settings struct {
 	CPUShares   *int64 `json:"cpuShares,omitempty"`
 	Seccomp     string `json:"seccomp,omitempty"`
 	Egress      string `json:"egress,omitempty"`
+	// SharedCaches shares the package caches (Go, npm, pnpm, uv, bun)
+	// between the user's projects: off by default, since a sandbox that
+	// writes a shared cache can plant code that later runs in another
+	// project's sandbox.
+	SharedCaches *bool `json:"sharedCaches,omitempty"`
 }
 
 // Image records how the sandbox image was built, so that a rebuild with

@@ -42,6 +42,10 @@ type Resolved struct {
 	CPUShares int64  // relative CPU weight (docker's default is 1024)
 	Seccomp   string // "ai-sandbox" (our profile) or "docker" (the engine's default)
 	Egress    egress.Policy
+	// SharedCaches mounts the package caches shared by every project
+	// (~/.ai-sandbox/cache/shared) instead of keeping them in each
+	// project's agent home.
+	SharedCaches bool
 	// Source says where each setting came from: flag, env, file or default.
 	Source map[string]string
 }
@@ -79,6 +83,12 @@ func settingsTable() []setting {
 		}, strconv.Itoa(DefaultCPUShares)},
 		{"seccomp", "AI_SANDBOX_SECCOMP", str(func(s Settings) string { return s.Seccomp }), DefaultSeccomp},
 		{"egress", "AI_SANDBOX_EGRESS", str(func(s Settings) string { return s.Egress }), string(egress.PolicyAllowlist)},
+		{"shared-caches", "AI_SANDBOX_SHARED_CACHES", func(s Settings) (any, bool) {
+			if s.SharedCaches == nil {
+				return nil, false
+			}
+			return strconv.FormatBool(*s.SharedCaches), true
+		}, "false"},
 	}
 }
 
@@ -190,7 +200,23 @@ func Resolve(file Settings, getenv func(string) string, flags *pflag.FlagSet) (R
 		return r, fmt.Errorf("egress (from %s): %w", src["egress"], err)
 	}
 	r.Egress = pol
+	shared, ok := parseBool(v.GetString("shared-caches"))
+	if !ok {
+		return r, fmt.Errorf("shared-caches %q (from %s): expected true or false", v.GetString("shared-caches"), src["shared-caches"])
+	}
+	r.SharedCaches = shared
 	return r, nil
+}
+
+// parseBool reads a yes/no setting: true/false, 1/0, yes/no, on/off.
+func parseBool(s string) (bool, bool) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "true", "1", "yes", "on":
+		return true, true
+	case "false", "0", "no", "off":
+		return false, true
+	}
+	return false, false
 }
 
 // autoTmpSize is the default size of /tmp and /var/tmp: a quarter of the

@@ -37,7 +37,7 @@ func settingFlags(t *testing.T, set map[string]string) *pflag.FlagSet {
 func int64p(v int64) *int64 { return &v }
 
 func TestSettingKeysAndEnv(t *testing.T) {
-	want := []string{"image", "idle-timeout", "pids-limit", "memory", "cpus", "port-bind", "tmp-size", "cpu-shares", "seccomp", "egress"}
+	want := []string{"image", "idle-timeout", "pids-limit", "memory", "cpus", "port-bind", "tmp-size", "cpu-shares", "seccomp", "egress", "shared-caches"}
 	if diff := cmp.Diff(want, config.SettingKeys()); diff != "" {
 		t.Errorf("keys (-want +got):\n%s", diff)
 	}
@@ -63,7 +63,8 @@ func TestResolveDefaults(t *testing.T) {
 		TmpSize: "2048m", CPUShares: config.DefaultCPUShares, Seccomp: "ai-sandbox", Egress: "allowlist",
 		Source: map[string]string{"image": "default", "idle-timeout": "default", "pids-limit": "default",
 			"memory": "default", "cpus": "default", "port-bind": "default",
-			"tmp-size": "default", "cpu-shares": "default", "seccomp": "default", "egress": "default"},
+			"tmp-size": "default", "cpu-shares": "default", "seccomp": "default", "egress": "default",
+			"shared-caches": "default"},
 	}
 	if diff := cmp.Diff(want, r); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
@@ -105,6 +106,9 @@ func TestResolvePrecedence(t *testing.T) {
 		{"port-bind", layer{"all", "localhost", "all"},
 			func(v string) config.Settings { return config.Settings{PortBind: v} },
 			func(r config.Resolved) string { return r.PortBind }, "localhost"},
+		{"shared-caches", layer{"true", "false", "true"},
+			func(v string) config.Settings { b := v == "true"; return config.Settings{SharedCaches: &b} },
+			func(r config.Resolved) string { return strconv.FormatBool(r.SharedCaches) }, "false"},
 	}
 	for _, tt := range tests {
 		envName := config.SettingEnv(tt.key)
@@ -286,5 +290,23 @@ func TestResolveEgress(t *testing.T) {
 	_, err = config.Resolve(config.Settings{Egress: "closed"}, envMap(nil), nil)
 	if err == nil || !strings.Contains(err.Error(), "egress (from file)") || !strings.Contains(err.Error(), "allowlist, open, none") {
 		t.Errorf("bad policy: %v", err)
+	}
+}
+
+func TestResolveSharedCaches(t *testing.T) {
+	on := true
+	for _, v := range []string{"1", "yes", "ON", "true"} {
+		r, err := config.Resolve(config.Settings{}, envMap(map[string]string{"AI_SANDBOX_SHARED_CACHES": v}), nil)
+		if err != nil || !r.SharedCaches || r.Source["shared-caches"] != "env" {
+			t.Errorf("%q: %v from %s, %v", v, r.SharedCaches, r.Source["shared-caches"], err)
+		}
+	}
+	r, err := config.Resolve(config.Settings{SharedCaches: &on}, envMap(map[string]string{"AI_SANDBOX_SHARED_CACHES": "off"}), nil)
+	if err != nil || r.SharedCaches || r.Source["shared-caches"] != "env" {
+		t.Errorf("env off over file on: %v from %s, %v", r.SharedCaches, r.Source["shared-caches"], err)
+	}
+	_, err = config.Resolve(config.Settings{}, envMap(map[string]string{"AI_SANDBOX_SHARED_CACHES": "maybe"}), nil)
+	if err == nil || !strings.Contains(err.Error(), `shared-caches "maybe" (from env)`) {
+		t.Errorf("bad value: %v", err)
 	}
 }

@@ -371,6 +371,31 @@ func File(f FileFacts) []Finding {
 	return []Finding{out}
 }
 
+// CacheFacts say where the sandboxes' package caches live.
+type CacheFacts struct {
+	Shared bool
+	Source string // where the choice comes from: default, file, env
+	Dir    string // the shared caches' folder
+}
+
+// Caches reports whether package caches are per project (a note) or
+// shared across projects (a warning: what one sandbox writes there runs
+// later in another project's sandbox).
+func Caches(c CacheFacts) []Finding {
+	const sec = "configuration"
+	if !c.Shared {
+		return []Finding{{Section: sec, Name: "package caches", Status: Info,
+			Detail: "per project, in each agent home (shared: off)"}}
+	}
+	from := map[string]string{"file": "config.json settings.sharedCaches", "env": "AI_SANDBOX_SHARED_CACHES"}[c.Source]
+	if from == "" {
+		from = c.Source
+	}
+	return []Finding{{Section: sec, Name: "package caches", Status: Warn,
+		Detail: "shared across projects: " + c.Dir + " (a compromised session can plant code in a later one's builds; from " + from + ")",
+		Hint:   "to keep them per project: settings.sharedCaches false in config.json, or AI_SANDBOX_SHARED_CACHES=0; 'ai-sandbox clean cache' empties the shared ones"}}
+}
+
 // WorkspaceFacts is one whitelisted workspace.
 type WorkspaceFacts struct {
 	Path    string

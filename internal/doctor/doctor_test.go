@@ -151,3 +151,15 @@ func TestEngineWarnsOfTheDNSLeak(t *testing.T) {
 		}
 	}
 }
+
+func TestCaches(t *testing.T) {
+	f := Caches(CacheFacts{Source: "default", Dir: "~/.ai-sandbox/cache/shared"})
+	if len(f) != 1 || f[0].Status != Info || f[0].Detail != "per project, in each agent home (shared: off)" {
+		t.Errorf("off: %+v", f)
+	}
+	f = Caches(CacheFacts{Shared: true, Source: "env", Dir: "~/.ai-sandbox/cache/shared"})
+	if len(f) != 1 || f[0].Status != Warn || !strings.Contains(f[0].Detail, "shared across projects: ~/.ai-sandbox/cache/shared (a compromised session can plant code in a later one's builds; from AI_SANDBOX_SHARED_CACHES)") ||
+		!strings.Contains(f[0].Hint, "AI_SANDBOX_SHARED_CACHES=0") {
+		t.Errorf("on: %+v", f)
+	}
+}

@@ -68,6 +68,10 @@ type Facts struct {
 	DB     string // per-project database folder ("" = none)
 	DBEnv  string // variable naming the database file, e.g. OPENCODE_DB
 	DBFile string // file name inside DB
+	// SharedCaches is the host folder of the package caches shared by
+	// every project (one folder per CacheKinds), mounted at CacheDir;
+	// "" = none shared: each agent home keeps its own caches.
+	SharedCaches string
 	// Seccomp is the seccomp profile file ("" = the engine's default)
 	// and SeccompProfile its content.
 	Seccomp        string
@@ -176,6 +180,11 @@ func NewPlan(f Facts) Plan {
 	if f.DB != "" {
 		mounts = append(mounts, docker.Mount{Source: f.DB, Target: DBDir})
 		env[f.DBEnv] = DBDir + "/" + f.DBFile
+	}
+	cacheM, cacheEnv := cacheMounts(f.SharedCaches)
+	mounts = append(mounts, cacheM...)
+	for k, v := range cacheEnv {
+		env[k] = v
 	}
 	mounts = append(mounts, f.HostConfig...)
 	mounts = append(mounts, f.ImageMounts...)
@@ -288,6 +297,9 @@ func NewPlan(f Facts) Plan {
 		LabelGit:       gitMode(f.GitMode),
 		LabelEgress:    egressLabel(f.Egress),
 	}
+	if f.SharedCaches != "" {
+		run.Labels[LabelCaches] = "shared"
+	}
 
 	execEnv := map[string]string{}
 	for k, v := range f.TermEnv {
@@ -341,6 +353,9 @@ func hostOps(f Facts) []hostfs.Op {
 	if f.DB != "" {
 		add(hostfs.MkdirAll, f.DB, nil, 0o700)
 	}
+	for _, m := range cacheSources(f.SharedCaches) {
+		add(hostfs.MkdirAll, m, nil, 0o700)
+	}
 	add(hostfs.MkdirAll, filepath.Dir(f.Passwd), nil, 0o700)
 	passwd, group := PasswdFor(f.UID, f.GID)
 	add(hostfs.Write, f.Passwd, []byte(passwd), 0o644)
@@ -361,6 +376,9 @@ func hostOps(f Facts) []hostfs.Op {
 	add(hostfs.CheckFile, f.Group, nil, 0)
 	if f.DB != "" {
 		add(hostfs.CheckDir, f.DB, nil, 0)
+	}
+	for _, m := range cacheSources(f.SharedCaches) {
+		add(hostfs.CheckDir, m, nil, 0)
 	}
 	if f.Egress == egress.PolicyAllowlist {
 		add(hostfs.CheckDir, filepath.Join(f.State, "egress", egress.ConfDir), nil, 0)

@@ -100,6 +100,11 @@ func TestPlanGolden(t *testing.T) {
 			f.Ports = []int{3000}
 			f.Networks = []string{"db"}
 		},
+		"shared-caches": func(f *Facts) {
+			f.Tool = "claude"
+			f.Home = "/home/u/.ai-sandbox/projects/app-5e6f7a8b/homes/claude"
+			f.SharedCaches = "/home/u/.ai-sandbox/cache/shared"
+		},
 		"all-interfaces-no-limits": func(f *Facts) {
 			f.PortBind = "all"
 			f.Ports = []int{8080}
@@ -164,6 +169,7 @@ func TestPlanHostChecksEveryMountSource(t *testing.T) {
 	f := baseFacts()
 	f.Tool = "opencode"
 	f.DB, f.DBEnv, f.DBFile = "/home/u/.ai-sandbox/opencode-dbs/app-1a2b3c4d", "OPENCODE_DB", "opencode.db"
+	f.SharedCaches = "/home/u/.ai-sandbox/cache/shared"
 	p := NewPlan(f)
 	checked := map[string]int{}
 	made := map[string]int{}
@@ -206,12 +212,71 @@ func TestSpecHash(t *testing.T) {
 		"mounts":   func(f *Facts) { f.ExtraMounts = []docker.Mount{{Source: "/x", Target: "/x"}} },
 		"memory":   func(f *Facts) { f.Memory = "1g" },
 		"idle":     func(f *Facts) { f.IdleTimeout = time.Second },
+		"caches":   func(f *Facts) { f.SharedCaches = "/home/u/.ai-sandbox/cache/shared" },
 	} {
 		f := baseFacts()
 		mod(&f)
 		if NewPlan(f).SpecHash == a.SpecHash {
 			t.Errorf("changing %s must change the spec hash", name)
 		}
+	}
+}
+
+// By default the package caches stay in the agent's home for the
+// project: nothing is mounted at /cache and no cache variable is set.
+// Shared, each kind is mounted read-write at /cache/<kind>, outside the
+// home, and its variable points there.
+func TestSharedCaches(t *testing.T) {
+	p := NewPlan(baseFacts())
+	for _, m := range p.Run.Mounts {
+		if strings.HasPrefix(m.Target, CacheDir) || strings.Contains(m.Source, "cache/shared") {
+			t.Errorf("default plan mounts a shared cache: %+v", m)
+		}
+	}
+	for _, k := range CacheKinds() {
+		if _, ok := p.Run.Env[k.Env]; ok {
+			t.Errorf("default plan sets %s", k.Env)
+		}
+	}
+	if _, ok := p.Run.Labels[LabelCaches]; ok {
+		t.Error("default plan has the caches label")
+	}
+
+	f := baseFacts()
+	f.SharedCaches = "/home/u/.ai-sandbox/cache/shared"
+	p = NewPlan(f)
+	mounted := map[string]docker.Mount{}
+	for _, m := range p.Run.Mounts {
+		mounted[m.Target] = m
+	}
+	want := map[string]string{"GOMODCACHE": "/cache/go-mod", "GOCACHE": "/cache/go-build", "npm_config_cache": "/cache/npm",
+		"npm_config_store_dir": "/cache/pnpm", "UV_CACHE_DIR": "/cache/uv", "BUN_INSTALL_CACHE_DIR": "/cache/bun"}
+	for env, target := range want {
+		if p.Run.Env[env] != target {
+			t.Errorf("%s = %q, want %q", env, p.Run.Env[env], target)
+		}
+		m, ok := mounted[target]
+		if !ok || m.ReadOnly || m.Source != "/home/u/.ai-sandbox/cache/shared/"+strings.TrimPrefix(target, "/cache/") {
+			t.Errorf("mount at %s: %+v", target, m)
+		}
+		if strings.HasPrefix(target, AgentHome) {
+			t.Errorf("%s lies in the agent's home", target)
+		}
+	}
+	if p.Run.Labels[LabelCaches] != "shared" {
+		t.Errorf("caches label %q", p.Run.Labels[LabelCaches])
+	}
+	made := 0
+	for _, o := range p.Host {
+		if o.Kind == hostfs.MkdirAll && strings.HasPrefix(o.Rel, "cache/shared/") {
+			made++
+			if o.Root != f.State || o.Perm != 0o700 {
+				t.Errorf("cache folder op %+v: want below the state folder, 0700", o)
+			}
+		}
+	}
+	if made != len(CacheKinds()) {
+		t.Errorf("%d cache folders made, want %d", made, len(CacheKinds()))
 	}
 }
 
