@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 
+	"github.com/ai-sandbox/ai-sandbox/internal/doctor"
 	"github.com/ai-sandbox/ai-sandbox/internal/imagebuild"
 	"github.com/ai-sandbox/ai-sandbox/internal/project"
 	"github.com/ai-sandbox/ai-sandbox/internal/toolchain"
@@ -72,4 +73,35 @@ func forProjectAddons(deps *Deps) ([]string, error) {
 		out = append(out, a)
 	}
 	return out, nil
+}
+
+// toolchainFacts detects the toolchain of the project in dir, for doctor,
+// and reads the add-ons of the image run uses from its labels (im, as
+// doctor inspected it).
+func toolchainFacts(dir string, im doctor.ImageFacts) doctor.ToolchainFacts {
+	t := doctor.ToolchainFacts{Image: im.Name, Known: imagebuild.AddonNames()}
+	rep, err := toolchain.Detect(dir)
+	if err != nil {
+		return t // a folder that cannot be listed has nothing to say
+	}
+	for _, ig := range rep.Ignored {
+		t.Ignored = append(t.Ignored, ig.File+" ("+ig.Why+")")
+	}
+	for _, f := range rep.Findings {
+		if len(f.Addons) > 0 {
+			t.Needs = append(t.Needs, doctor.Need{Language: f.Language, Evidence: f.Evidence, Addons: f.Addons})
+		}
+	}
+	switch {
+	case im.Err != "":
+		t.ImageNote = "it could not be inspected (" + im.Err + ")"
+	case !im.Present:
+		t.ImageNote = "it is not there"
+	case im.Labels[imagebuild.LabelImage] != "1":
+		t.ImageNote = "it has no ai-sandbox labels"
+	default:
+		t.ImageKnown = true
+		t.ImageAddons = splitComma(im.Labels[imagebuild.LabelAddons])
+	}
+	return t
 }
