@@ -36,7 +36,7 @@ import (
 // on it inside the sandbox), FAKE_NETWORKS="NAME:COMPOSE:CONTAINER,…;…"
 // (docker network ls and inspect), FAKE_RUNNING="NAME|TOOL|PROJECT|PATH|OWNER;…"
 // (docker ps of the running sandboxes), FAKE_CONTAINERS="ID|NAME|TOOL|PATH|STATE|IMAGE;…"
-// (docker ps --all), FAKE_IMAGES="ID|REPO|TAG|SIZE|TOOLS;…" (docker image ls
+// (docker ps --all), FAKE_IMAGES="ID|REPO|TAG|SIZE|TOOLS[|ADDONS];…" (docker image ls
 // and inspect of the sandbox images), FAKE_RM_FAIL=ID (docker rm or image
 // rm of it fails), FAKE_VERSION="CLIENT|SERVER" and FAKE_INFO (the JSON of
 // docker info) for doctor.
@@ -239,11 +239,15 @@ func printRecords(v string) {
 
 // fakeImage plays docker image ls, inspect and rm of FAKE_IMAGES.
 func fakeImage(args []string) int {
-	type image struct{ id, repo, tag, size, tools string }
+	type image struct{ id, repo, tag, size, tools, addons string }
 	var images []image
 	for _, r := range strings.Split(os.Getenv("FAKE_IMAGES"), ";") {
-		if f := strings.Split(r, "|"); len(f) == 5 {
-			images = append(images, image{f[0], f[1], f[2], f[3], f[4]})
+		if f := strings.Split(r, "|"); len(f) == 5 || len(f) == 6 {
+			im := image{f[0], f[1], f[2], f[3], f[4], ""}
+			if len(f) == 6 {
+				im.addons = f[5]
+			}
+			images = append(images, im)
 		}
 	}
 	if len(args) == 0 {
@@ -260,10 +264,11 @@ func fakeImage(args []string) int {
 			for _, im := range images {
 				if a == im.id || a == im.repo+":"+im.tag {
 					found = true
+					labels := fmt.Sprintf("{\"ai-sandbox.image\":\"1\",\"ai-sandbox.tools\":\"%s\",\"ai-sandbox.preset\":\"base\",\"ai-sandbox.addons\":\"%s\"}", im.tools, im.addons)
 					if strings.Contains(args[2], "{{.Id}}") {
-						fmt.Printf("%s\t%s\t2020-01-20T10:00:00.000000000Z\t{\"ai-sandbox.image\":\"1\",\"ai-sandbox.tools\":\"%s\",\"ai-sandbox.preset\":\"base\"}\n", im.id, im.size, im.tools)
+						fmt.Printf("%s\t%s\t2020-01-20T10:00:00.000000000Z\t%s\n", im.id, im.size, labels)
 					} else {
-						fmt.Printf("{\"ai-sandbox.image\":\"1\",\"ai-sandbox.tools\":\"%s\",\"ai-sandbox.preset\":\"base\"}\t2020-01-20T10:00:00.000000000Z\n", im.tools)
+						fmt.Printf("%s\t2020-01-20T10:00:00.000000000Z\n", labels)
 					}
 				}
 			}

@@ -470,7 +470,9 @@ func startPane(t *testing.T, tmux, dir string, argv []string) *pane {
 	// The exit status goes to a file: tmux is slow, now and then, to
 	// notice that its pane's process has ended.
 	wrapped := append([]string{"sh", "-c", `s=$1; shift; "$@"; echo $? > "$s.tmp"; mv "$s.tmp" "$s"`, "sh", p.status}, argv...)
-	p.run(append([]string{"-f", conf, "new-session", "-d", "-s", "setup", "-x", "200", "-y", "50", "--"}, wrapped...)...)
+	// The program starts in dir, not in the test's folder (this source
+	// tree, a project that setup would offer add-ons for).
+	p.run(append([]string{"-f", conf, "new-session", "-d", "-s", "setup", "-c", dir, "-x", "200", "-y", "50", "--"}, wrapped...)...)
 	t.Cleanup(func() {
 		cmd := exec.Command(tmux, "-S", p.sock, "kill-server")
 		cmd.Env = tmuxEnv()

@@ -40,9 +40,11 @@ const doctorLong = `Check what ai-sandbox depends on, and say what to do about w
   terminal        whether your terminal copies what the sandbox's clipboard
                   commands send (OSC52)
   disk            the use of ~/.ai-sandbox
-  this project    its .git is not tampered with (as a launch checks), and
-                  the host-executed files (git hooks and config, .envrc,
-                  Makefile, …) its last sandbox sessions changed
+  this project    its .git is not tampered with (as a launch checks), the
+                  host-executed files (git hooks and config, .envrc,
+                  Makefile, …) its last sandbox sessions changed, and the
+                  image has the add-ons its toolchain needs (go.mod: go,
+                  pnpm-lock.yaml: pnpm, …; see 'image build --for-project')
 
 It exits 1 when a check fails, 0 otherwise (warnings included).
 
@@ -190,7 +192,11 @@ func runDoctor(ctx context.Context, deps *Deps, asJSON bool) error {
 
 	// this project
 	if cfg != nil {
-		rep.Add(doctor.Project(projectFacts(deps, p, cfg))...)
+		pf := projectFacts(deps, p, cfg)
+		rep.Add(doctor.Project(pf)...)
+		if pf.Workspace != "" {
+			rep.Add(doctor.Toolchain(toolchainFacts(pf.Dir, imf))...)
+		}
 	}
 
 	if asJSON {

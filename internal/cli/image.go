@@ -76,6 +76,7 @@ type imageBuildFlags struct {
 	caCerts, buildArgs []string
 	tag, writeContext  string
 	noCache, print     bool
+	forProject         bool
 }
 
 func newCmdImageBuild(deps *Deps) *cobra.Command {
@@ -114,6 +115,23 @@ gives the SHA-256 of a release download that has none pinned
 (GOOSE_SHA256_AMD64=…). Build arguments are recorded with the other choices,
 so a bare 'ai-sandbox image build' passes them again; give NAME= to drop one.
 
+--for-project adds the add-ons the current project needs (its git top-level,
+or the current folder, as 'ai-sandbox run' picks it) to the chosen ones
+(--addons, else the recorded ones), and records them with them. It looks at
+the project's top-level files and says what each one asks for:
+  go.mod                                      go
+  pnpm-lock.yaml, packageManager pnpm@…       pnpm
+  bun.lockb, bun.lock, packageManager bun@…   bun
+  tsconfig.json, a typescript dependency      lsp
+  uv.lock, [tool.uv] in pyproject.toml        uv
+  ext_modules in setup.py                     build-tools
+  Cargo.toml                                  rust and build-tools
+  Gemfile                                     ruby
+Node.js (npm, and yarn through corepack) and Python (pip, pipx) are in every
+image. A link is never followed, nor a file over 256 KiB read: the project is
+the agent's to write. With nothing detected, the build is the one without
+the flag.
+
 --write-context DIR writes the Dockerfile and its helper files to DIR instead
 of building, for another builder: the release workflow builds the published
 multi-platform images from it with docker buildx. A download with no SHA-256
@@ -122,6 +140,7 @@ for amd64 or arm64 is refused there, as the build would refuse it.`,
   ai-sandbox image build --preset lean --addons go,pnpm
   ai-sandbox image build --base-image debian:bookworm-slim --ca-cert ~/corp-root.pem
   ai-sandbox image build --print > Dockerfile
+  ai-sandbox image build --for-project
   ai-sandbox image build --preset full --write-context ctx && docker buildx build --platform linux/amd64,linux/arm64 ctx`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -129,7 +148,13 @@ for amd64 or arm64 is refused there, as the build would refuse it.`,
 			if err != nil {
 				return err
 			}
-			return env.Build(cmd.Context(), o.options(cmd))
+			opts := o.options(cmd)
+			if o.forProject {
+				if opts.ProjectAddons, err = forProjectAddons(deps); err != nil {
+					return err
+				}
+			}
+			return env.Build(cmd.Context(), opts)
 		},
 	}
 	f := cmd.Flags()
@@ -140,6 +165,7 @@ for amd64 or arm64 is refused there, as the build would refuse it.`,
 	f.StringArrayVar(&o.caCerts, "ca-cert", nil, "extra CA certificate (PEM) to trust; repeatable")
 	f.StringArrayVar(&o.buildArgs, "build-arg", nil, "NAME=VALUE passed to docker build; repeatable, recorded (NAME= drops it)")
 	f.StringVar(&o.tag, "tag", "", "image name to build (default: the image run uses, ai-sandbox:latest)")
+	f.BoolVar(&o.forProject, "for-project", false, "add the add-ons the current project needs (go.mod: go, pnpm-lock.yaml: pnpm, …), recorded with the others")
 	f.BoolVar(&o.noCache, "no-cache", false, "rebuild every layer")
 	f.BoolVar(&o.print, "print", false, "print the generated Dockerfile and exit, building and recording nothing")
 	f.StringVar(&o.writeContext, "write-context", "", "write the whole build context to DIR (new or empty) for another builder, e.g. docker buildx for several platforms; builds and records nothing")

@@ -163,3 +163,42 @@ func TestCaches(t *testing.T) {
 		t.Errorf("on: %+v", f)
 	}
 }
+
+func TestToolchain(t *testing.T) {
+	goNeed := Need{Language: "Go", Evidence: "go.mod", Addons: []string{"go"}}
+	pnpm := Need{Language: "pnpm", Evidence: "pnpm-lock.yaml", Addons: []string{"pnpm"}}
+	known := []string{"go", "pnpm", "lsp"}
+	cases := []struct {
+		name string
+		in   ToolchainFacts
+		want []string // status: detail
+	}{
+		{"nothing needed", ToolchainFacts{Image: "img", ImageKnown: true, Known: known}, nil},
+		{"all there", ToolchainFacts{Needs: []Need{goNeed, pnpm}, Image: "img", ImageKnown: true, ImageAddons: []string{"pnpm", "go"}, Known: known},
+			[]string{"ok: image img has the add-ons for what this project uses: Go (go.mod), pnpm (pnpm-lock.yaml)"}},
+		{"go missing", ToolchainFacts{Needs: []Need{goNeed, pnpm}, Image: "img", ImageKnown: true, ImageAddons: []string{"pnpm"}, Known: known},
+			[]string{"warn: this project uses Go (go.mod) but image img has no go add-on"}},
+		{"an add-on this ai-sandbox lacks", ToolchainFacts{Needs: []Need{{Language: "Ruby", Evidence: "Gemfile", Addons: []string{"ruby"}}},
+			Image: "img", ImageKnown: true, Known: known},
+			[]string{"info: this project uses Ruby (Gemfile), but there is no add-on for ruby in this ai-sandbox"}},
+		{"image not inspected", ToolchainFacts{Needs: []Need{goNeed}, Image: "img", ImageNote: "the engine does not answer", Known: known},
+			[]string{"info: this project uses Go (go.mod); the add-ons of image img are unknown: the engine does not answer"}},
+		{"a linked file", ToolchainFacts{Ignored: []string{"go.mod (a symbolic link, not followed)"}, Image: "img", ImageKnown: true, Known: known},
+			[]string{"info: go.mod (a symbolic link, not followed): ignored"}},
+	}
+	for _, c := range cases {
+		var got []string
+		for _, f := range Toolchain(c.in) {
+			if f.Section != "this project" || f.Name != "toolchain" {
+				t.Errorf("%s: finding %+v", c.name, f)
+			}
+			if f.Status == Warn && !strings.Contains(f.Hint, "ai-sandbox image build --for-project") {
+				t.Errorf("%s: hint %q", c.name, f.Hint)
+			}
+			got = append(got, string(f.Status)+": "+f.Detail)
+		}
+		if strings.Join(got, "\n") != strings.Join(c.want, "\n") {
+			t.Errorf("%s:\n got %q\nwant %q", c.name, got, c.want)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 )
@@ -67,6 +68,74 @@ func Project(p ProjectFacts) []Finding {
 		out = append(out, Finding{Section: sec, Name: name + " (sessions running now)", Status: Warn,
 			Detail: "changed since they began: " + changeList(p.Pending),
 			Hint:   "the list is final when the last session ends"})
+	}
+	return out
+}
+
+// Need is what the project uses that add-ons provide.
+type Need struct {
+	Language string // "Go"
+	Evidence string // "go.mod"
+	Addons   []string
+}
+
+// ToolchainFacts are what the project's files say it builds with, and
+// what the image run uses holds.
+type ToolchainFacts struct {
+	// Needs are the project's findings that name add-ons.
+	Needs []Need
+	// Ignored are its files that were not trusted: "go.mod (a symbolic
+	// link, not followed)".
+	Ignored []string
+	Image   string
+	// ImageAddons are the add-ons its labels list, when ImageKnown: it
+	// was inspected and is an ai-sandbox image. Else ImageNote says why
+	// its add-ons are unknown.
+	ImageAddons []string
+	ImageKnown  bool
+	ImageNote   string
+	// Known are the add-ons this ai-sandbox has.
+	Known []string
+}
+
+// Toolchain checks that the image has the add-ons the project uses.
+// Nothing is said of a project that needs none.
+func Toolchain(t ToolchainFacts) []Finding {
+	const sec, name = "this project", "toolchain"
+	var out []Finding
+	for _, ig := range t.Ignored {
+		out = append(out, Finding{Section: sec, Name: name, Status: Info, Detail: ig + ": ignored"})
+	}
+	if len(t.Needs) == 0 {
+		return out
+	}
+	var uses []string
+	for _, n := range t.Needs {
+		uses = append(uses, n.Language+" ("+n.Evidence+")")
+	}
+	if !t.ImageKnown {
+		return append(out, Finding{Section: sec, Name: name, Status: Info,
+			Detail: "this project uses " + strings.Join(uses, ", ") + "; the add-ons of image " + t.Image + " are unknown: " + t.ImageNote})
+	}
+	problems := false
+	for _, n := range t.Needs {
+		for _, a := range n.Addons {
+			switch {
+			case !slices.Contains(t.Known, a):
+				problems = true
+				out = append(out, Finding{Section: sec, Name: name, Status: Info,
+					Detail: fmt.Sprintf("this project uses %s (%s), but there is no add-on for %s in this ai-sandbox", n.Language, n.Evidence, a)})
+			case !slices.Contains(t.ImageAddons, a):
+				problems = true
+				out = append(out, Finding{Section: sec, Name: name, Status: Warn,
+					Detail: fmt.Sprintf("this project uses %s (%s) but image %s has no %s add-on", n.Language, n.Evidence, t.Image, a),
+					Hint:   "ai-sandbox image build --for-project (here) adds the add-ons this project uses to the image's"})
+			}
+		}
+	}
+	if !problems {
+		out = append(out, Finding{Section: sec, Name: name, Status: OK,
+			Detail: "image " + t.Image + " has the add-ons for what this project uses: " + strings.Join(uses, ", ")})
 	}
 	return out
 }

@@ -32,6 +32,10 @@ type BuildOptions struct {
 	// Addons are add-ons on top of the preset; non-nil empty or "none"
 	// for none.
 	Addons []string
+	// ProjectAddons are what a project needs (image build --for-project):
+	// added to the add-ons above (given or recorded) unless the preset or
+	// they hold them already, and recorded with them.
+	ProjectAddons []string
 	// Preset is base or full.
 	Preset *string
 	// BaseImage is the image to build FROM; "default" resets it.
@@ -165,6 +169,11 @@ func (e Env) resolveChoice(cfg *config.Config, o BuildOptions) (choice, error) {
 		c.addons = nil
 		if !isNone(o.Addons) {
 			c.addons = cleanList(o.Addons)
+		}
+	}
+	for _, a := range cleanList(o.ProjectAddons) {
+		if !slices.Contains(preset.Addons, a) && !slices.Contains(c.addons, a) {
+			c.addons = append(slices.Clone(c.addons), a)
 		}
 	}
 	for _, a := range c.addons {

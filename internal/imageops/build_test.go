@@ -142,3 +142,30 @@ func TestBuildRefusesBadChoices(t *testing.T) {
 		t.Error("--print recorded")
 	}
 }
+
+// A project's add-ons go on top of the given or recorded ones, once, not
+// repeating the preset's; they are recorded with them.
+func TestBuildAddsProjectAddons(t *testing.T) {
+	e, _, _ := testEnv(t)
+	ctx := context.Background()
+	if err := e.Build(ctx, BuildOptions{Addons: []string{"openspec"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Build(ctx, BuildOptions{ProjectAddons: []string{"go", "pnpm", "openspec", "go"}}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := config.Load(e.Paths)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"openspec", "go", "pnpm"}; !slices.Equal(c.Image.Addons, want) {
+		t.Errorf("recorded add-ons %q, want %q", c.Image.Addons, want)
+	}
+	// The full preset has go and pnpm: nothing to add.
+	if err := e.Build(ctx, BuildOptions{Preset: ptr("full"), Addons: []string{}, ProjectAddons: []string{"go", "pnpm"}}); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ = config.Load(e.Paths); len(c.Image.Addons) != 0 {
+		t.Errorf("recorded add-ons %q, want none", c.Image.Addons)
+	}
+}

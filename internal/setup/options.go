@@ -51,7 +51,11 @@ the workspaces, skip the image, the agents set up before (else opencode),
 host config unchanged (off when never set), no login copied, aliases for the
 detected shells. A build takes the recorded base image and CA certificates,
 else ` + imagebuild.DefaultBaseImage + ` and none, unless --base-image or --ca-cert
-says otherwise. A question with no answer is an error that names its flag.
+says otherwise. In a project whose toolchain needs add-ons the build lacks
+(go.mod: go, pnpm-lock.yaml: pnpm, …; see 'image build --for-project'), a
+build asks whether to add them, unless --addons gives the add-ons;
+--for-project answers yes (--for-project=false no), and so does --yes. A
+question with no answer is an error that names its flag.
 A --workspace folder that does not exist is created only with
 --create-workspace or a yes on a terminal. API keys are never taken from the
 command line: on a terminal they are asked; otherwise add them to
@@ -90,6 +94,7 @@ type Options struct {
 	preset        string
 	baseImage     string
 	caCerts       []string
+	forProject    bool
 	shareHost     []string
 	copyLogin     []string
 	shells        []string
@@ -116,6 +121,7 @@ func (o *Options) AddFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.preset, "preset", "", "the image preset to build (implies --image-source build): "+strings.Join(imagebuild.PresetNames(), ", "))
 	f.StringVar(&o.baseImage, "base-image", "", "the image to build FROM, e.g. a mirror's (implies --image-source build; default: the recorded one, else "+imagebuild.DefaultBaseImage+"; 'default' resets)")
 	f.StringArrayVar(&o.caCerts, "ca-cert", nil, "a CA certificate (PEM) to trust, for a TLS-inspecting proxy (repeatable; implies --image-source build; default: the recorded ones; 'none' forgets them)")
+	f.BoolVar(&o.forProject, "for-project", false, "add the add-ons the current project needs to the build, as 'image build --for-project' (implies --image-source build; default: asked on a terminal, yes with --yes unless --addons is given; --for-project=false for no)")
 	f.BoolVar(&o.keysFromEnv, "keys-from-env", false, "write the agents' keys that are set in this environment to ~/.ai-sandbox/env")
 	f.StringArrayVar(&o.shareHost, "share-host-config", nil, "TOOL=off|ro|rw: share that agent's host config folders read-only or read-write, or not (repeatable)")
 	f.StringSliceVar(&o.copyLogin, "copy-login", nil, "copy these agents' host login files (e.g. ~/.codex/auth.json) once into their sandbox homes, never overwriting (comma-separated; none for no copy, the default without a terminal)")
@@ -174,8 +180,8 @@ func (s *wizard) validate() error {
 	}
 	oldBuild := o.changed("addons") || o.changed("preset")
 	newBuild := o.changed("base-image") || o.changed("ca-cert")
-	if o.changed("tag") && (oldBuild || newBuild) {
-		return usagef("--tag (a pull) and --addons/--preset/--base-image/--ca-cert (a build) contradict each other")
+	if o.changed("tag") && (oldBuild || newBuild || o.forProject) {
+		return usagef("--tag (a pull) and --addons/--preset/--base-image/--ca-cert/--for-project (a build) contradict each other")
 	}
 	if o.changed("tag") && o.imageSource != "" && o.imageSource != "pull" {
 		return usagef("--tag is for --image-source pull, not %s", o.imageSource)
@@ -186,6 +192,9 @@ func (s *wizard) validate() error {
 		}
 		if newBuild {
 			return usagef("--base-image and --ca-cert are for --image-source build, not %s", o.imageSource)
+		}
+		if o.forProject {
+			return usagef("--for-project is for --image-source build, not %s", o.imageSource)
 		}
 	}
 	if o.changed("tag") && !imageops.ValidTag(o.tag) {
@@ -366,6 +375,9 @@ func (s *wizard) impliedSource() string {
 		if s.o.changed(f) {
 			return "build"
 		}
+	}
+	if s.o.forProject {
+		return "build"
 	}
 	return ""
 }

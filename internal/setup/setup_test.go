@@ -485,3 +485,114 @@ func TestWizardCreatesMissingWorkspace(t *testing.T) {
 		t.Errorf("summary:\n%s", out)
 	}
 }
+
+// projectDeps are testDeps with the current folder a project that uses
+// Go, pnpm and TypeScript.
+func projectDeps(t *testing.T, images Images, ask Asker) (Deps, *bytes.Buffer, *bytes.Buffer) {
+	t.Helper()
+	d, out, errb := testDeps(t, images, ask)
+	proj := filepath.Join(d.Home, "proj")
+	for _, f := range []string{"go.mod", "pnpm-lock.yaml", "tsconfig.json"} {
+		if err := os.WriteFile(filepath.Join(proj, f), []byte("{}\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d.Getwd = func() (string, error) { return proj, nil }
+	return d, out, errb
+}
+
+// In a project whose toolchain needs add-ons, a build asks once whether
+// to add them (yes by default); the answer reaches the build.
+func TestWizardOffersTheProjectsAddons(t *testing.T) {
+	const q = "This project (~/proj) uses Go, pnpm, TypeScript: add the add-ons go, pnpm, lsp to the image?"
+	for _, yes := range []bool{true, false} {
+		images := &fakeImages{}
+		ask := &scripted{t: t, answers: map[string]any{
+			"Folders to whitelist":       "",
+			"Sandbox image":              "build",
+			"Agents to install":          []string{"opencode"},
+			"Add-ons to build":           []string{"openspec"},
+			"Image preset":               "base",
+			q:                            yes,
+			"Base image to build":        imagebuild.DefaultBaseImage,
+			"CA certificates":            "none",
+			"Keys for opencode":          []string{},
+			"Share your opencode config": "off",
+			"Write the aliases":          []string{},
+		}}
+		d, out, _ := projectDeps(t, images, ask)
+		if code := runSetup(t, d); code != 0 {
+			t.Fatalf("exit %d", code)
+		}
+		if !slices.Contains(ask.asked, q) || ask.defs[q] != true {
+			t.Errorf("asked %q (default %v)", ask.asked, ask.defs[q])
+		}
+		want := []string{"openspec"}
+		if yes {
+			want = []string{"openspec", "go", "pnpm", "lsp"}
+		}
+		if got := images.built[0].Addons; !slices.Equal(got, want) {
+			t.Errorf("answer %v: add-ons %q, want %q", yes, got, want)
+		}
+		if yes && !strings.Contains(out.String(), "add-ons: openspec, go, pnpm, lsp)") {
+			t.Errorf("summary:\n%s", out)
+		}
+	}
+}
+
+// The full preset has them all: nothing to ask (the scripted asker
+// fails on a question it has no answer for).
+func TestWizardAsksNothingWhenThePresetHasTheProjectsAddons(t *testing.T) {
+	images := &fakeImages{}
+	ask := &scripted{t: t, answers: map[string]any{
+		"Folders to whitelist":       "",
+		"Sandbox image":              "build",
+		"Agents to install":          []string{"opencode"},
+		"Add-ons to build":           []string{},
+		"Image preset":               "full",
+		"Base image to build":        imagebuild.DefaultBaseImage,
+		"CA certificates":            "none",
+		"Keys for opencode":          []string{},
+		"Share your opencode config": "off",
+		"Write the aliases":          []string{},
+	}}
+	d, _, _ := projectDeps(t, images, ask)
+	if code := runSetup(t, d); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	if got := images.built[0].Addons; len(got) != 0 {
+		t.Errorf("add-ons %q, want none", got)
+	}
+}
+
+// Without a terminal: --yes takes the default (yes) unless --addons gives
+// the add-ons; --for-project adds them to --addons; --for-project=false
+// adds none.
+func TestSetupProjectAddonsWithoutTerminal(t *testing.T) {
+	base := []string{"--yes", "--image-source", "build", "--preset", "base", "--tools", "opencode"}
+	cases := []struct {
+		args []string
+		want []string
+	}{
+		{nil, []string{"go", "pnpm", "lsp"}},
+		{[]string{"--addons", "openspec"}, []string{"openspec"}},
+		{[]string{"--addons", "openspec", "--for-project"}, []string{"openspec", "go", "pnpm", "lsp"}},
+		{[]string{"--for-project=false"}, []string{}},
+		{[]string{"--addons", "pnpm", "--for-project"}, []string{"pnpm", "go", "lsp"}},
+	}
+	for _, c := range cases {
+		images := &fakeImages{}
+		d, _, _ := projectDeps(t, images, nil)
+		if code := runSetup(t, d, append(append([]string{}, base...), c.args...)...); code != 0 {
+			t.Fatalf("%q: exit %d", c.args, code)
+		}
+		if got := images.built[0].Addons; !slices.Equal(got, c.want) {
+			t.Errorf("%q: add-ons %q, want %q", c.args, got, c.want)
+		}
+	}
+	// --for-project is a build's.
+	d, _, _ := projectDeps(t, &fakeImages{}, nil)
+	if code := runSetup(t, d, "--yes", "--image-source", "pull", "--for-project"); code != 2 {
+		t.Errorf("--image-source pull --for-project: exit %d, want 2", code)
+	}
+}

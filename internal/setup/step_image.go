@@ -3,14 +3,17 @@ package setup
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 
 	"github.com/ai-sandbox/ai-sandbox/internal/config"
 	"github.com/ai-sandbox/ai-sandbox/internal/imagebuild"
 	"github.com/ai-sandbox/ai-sandbox/internal/imageops"
+	"github.com/ai-sandbox/ai-sandbox/internal/project"
 	"github.com/ai-sandbox/ai-sandbox/internal/registry"
 	"github.com/ai-sandbox/ai-sandbox/internal/shellrc"
+	"github.com/ai-sandbox/ai-sandbox/internal/toolchain"
 	"github.com/ai-sandbox/ai-sandbox/internal/ui"
 )
 
@@ -130,6 +133,11 @@ func (s *wizard) stepImage(ctx context.Context) error {
 		if s.preset == "" {
 			s.preset = imagebuild.DefaultPreset
 		}
+		if s.source == "build" {
+			if err := s.askProjectAddons(); err != nil {
+				return err
+			}
+		}
 		if s.source == "build" && s.caCerts == nil {
 			// The recorded CA files must still be there: better said now
 			// than after everything else is written.
@@ -247,6 +255,9 @@ func (s *wizard) askBuild() error {
 			return err
 		}
 	}
+	if err := s.askProjectAddons(); err != nil {
+		return err
+	}
 	if s.baseImage == nil {
 		if err := s.askBaseImage(); err != nil {
 			return err
@@ -254,6 +265,73 @@ func (s *wizard) askBuild() error {
 	}
 	if s.caCerts == nil {
 		return s.askCACerts()
+	}
+	return nil
+}
+
+// projectDir is the current project: the git top-level of the current
+// folder, else the folder.
+func (s *wizard) projectDir() (string, error) {
+	wd, err := s.deps.Getwd()
+	if err != nil {
+		return "", fmt.Errorf("current folder: %w", err)
+	}
+	if c, err := filepath.EvalSymlinks(wd); err == nil {
+		wd = c
+	}
+	if top := project.Find(wd, nil).TopLevel; top != "" {
+		return top, nil
+	}
+	return wd, nil
+}
+
+// askProjectAddons offers the add-ons the current project's toolchain
+// needs (as 'image build --for-project' adds them) that the build would
+// lack: one yes/no question, answered by --for-project, else yes with
+// --yes; not asked when --addons gives the add-ons.
+func (s *wizard) askProjectAddons() error {
+	o := s.o
+	if (o.changed("for-project") && !o.forProject) || (!o.changed("for-project") && o.changed("addons")) {
+		return nil
+	}
+	dir, err := s.projectDir()
+	if err != nil {
+		return err
+	}
+	rep, err := toolchain.Detect(dir)
+	if err != nil {
+		return nil // a folder that cannot be listed has no toolchain to offer
+	}
+	preset, _ := imagebuild.LoadPreset(s.preset)
+	have := imagebuild.Spec{Preset: preset, Addons: s.addons}.EffectiveAddons()
+	var add, languages []string
+	for _, f := range rep.Findings {
+		for _, a := range f.Addons {
+			if _, ok := imagebuild.LookupAddon(a); !ok {
+				s.deps.Streams.Warnf("this project uses %s (%s), but there is no add-on for %s in this ai-sandbox", f.Language, f.Evidence, a)
+				continue
+			}
+			if slices.Contains(have, a) || slices.Contains(add, a) {
+				continue
+			}
+			add = append(add, a)
+			if !slices.Contains(languages, f.Language) {
+				languages = append(languages, f.Language)
+			}
+		}
+	}
+	if len(add) == 0 {
+		return nil
+	}
+	yes := true // --for-project, or --yes
+	if s.interactive && !o.changed("for-project") {
+		q := fmt.Sprintf("This project (%s) uses %s: add the add-ons %s to the image?", s.tilde(dir), strings.Join(languages, ", "), strings.Join(add, ", "))
+		if yes, err = s.ask.Confirm(q, true); err != nil {
+			return err
+		}
+	}
+	if yes {
+		s.addons = append(slices.Clone(s.addons), add...)
 	}
 	return nil
 }
