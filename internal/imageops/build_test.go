@@ -148,7 +148,7 @@ func TestBuildRefusesBadChoices(t *testing.T) {
 func TestBuildAddsProjectAddons(t *testing.T) {
 	e, _, _ := testEnv(t)
 	ctx := context.Background()
-	if err := e.Build(ctx, BuildOptions{Addons: []string{"openspec"}}); err != nil {
+	if err := e.Build(ctx, BuildOptions{Preset: ptr("lean"), Addons: []string{"openspec"}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.Build(ctx, BuildOptions{ProjectAddons: []string{"go", "pnpm", "openspec", "go"}}); err != nil {

@@ -512,7 +512,7 @@ func TestWizardOffersTheProjectsAddons(t *testing.T) {
 			"Sandbox image":              "build",
 			"Agents to install":          []string{"opencode"},
 			"Add-ons to build":           []string{"openspec"},
-			"Image preset":               "base",
+			"Image preset":               "lean",
 			q:                            yes,
 			"Base image to build":        imagebuild.DefaultBaseImage,
 			"CA certificates":            "none",
@@ -569,7 +569,7 @@ func TestWizardAsksNothingWhenThePresetHasTheProjectsAddons(t *testing.T) {
 // the add-ons; --for-project adds them to --addons; --for-project=false
 // adds none.
 func TestSetupProjectAddonsWithoutTerminal(t *testing.T) {
-	base := []string{"--yes", "--image-source", "build", "--preset", "base", "--tools", "opencode"}
+	base := []string{"--yes", "--image-source", "build", "--preset", "lean", "--tools", "opencode"}
 	cases := []struct {
 		args []string
 		want []string

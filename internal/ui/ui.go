@@ -11,7 +11,6 @@ import (
 
 	"github.com/fatih/color"
 	"github.com/mattn/go-isatty"
-	"golang.org/x/term"
 )
 
 // Streams are the three standard streams and what is known about them.
@@ -151,13 +150,24 @@ func (s Streams) Confirm(question string) (bool, error) {
 
 // ReadSecret asks for a secret on the terminal without echoing it (when
 // stdin is a terminal) and reads one line.
+// Echo goes off before the prompt is printed, so that a password typed
+// or pasted at once is never shown.
 func (s Streams) ReadSecret(prompt string) (string, error) {
-	fmt.Fprint(s.Err, prompt)
 	if s.InTTY && s.InFile != nil {
-		b, err := term.ReadPassword(int(s.InFile.Fd()))
+		restore, err := echoOff(int(s.InFile.Fd()))
+		if err != nil {
+			return "", fmt.Errorf("terminal: %w", err)
+		}
+		fmt.Fprint(s.Err, prompt)
+		line, err := s.readLine()
+		restore()
 		fmt.Fprintln(s.Err)
-		return string(b), err
+		if err != nil && line == "" {
+			return "", err
+		}
+		return line, nil
 	}
+	fmt.Fprint(s.Err, prompt)
 	line, err := s.readLine()
 	if err != nil && line == "" {
 		return "", err
