@@ -8,11 +8,11 @@ ARG GO_SHA256_AMD64=30c2b1bf7dcc88d3eb0a1364e47ddd9128edb3110a30e8a0ef61cd5856b3
 ARG GO_SHA256_ARM64=02b36b6787b3ac767668f630e2998df45a3b1f9ffee08d1bf3ef6487cd658d99
 ARG GOPROXY=https://proxy.golang.org
 ARG SQLC_VERSION=1.31.1
-ARG GOOSE_VERSION=3.30.0
+ARG PRESSLY_GOOSE_VERSION=3.30.0
 ARG GOLANGCI_LINT_VERSION=2.15.0
 ARG GOPLS_VERSION=0.23.0
 RUN /tmp/ai-sandbox-build/go-toolchain.sh "$GO_VERSION" "$GO_SHA256_AMD64" "$GO_SHA256_ARM64" "$GOPROXY" \
       "github.com/sqlc-dev/sqlc/cmd/sqlc@v$SQLC_VERSION" \
-      "github.com/pressly/goose/v3/cmd/goose@v$GOOSE_VERSION" \
+      "github.com/pressly/goose/v3/cmd/goose@v$PRESSLY_GOOSE_VERSION" \
       "github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v$GOLANGCI_LINT_VERSION" \
       "golang.org/x/tools/gopls@v$GOPLS_VERSION"

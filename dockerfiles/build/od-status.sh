@@ -11,7 +11,7 @@ name=$(basename "$0")
 url=${OD_DAEMON_URL:-}
 if [ -z "$url" ]; then
     echo "$name: OD_DAEMON_URL is not set (the Open Design daemon's address, e.g. http://host.docker.internal:7456)" >&2
-    echo "$name: pass it to the sandbox with tools.env in ~/.ai-sandbox/config.json" >&2
+    echo "$name: put it in ~/.ai-sandbox/env and name it for the agent under tools.env in ~/.ai-sandbox/config.json" >&2
     exit 2
 fi
 url=${url%/}/api/health

@@ -151,6 +151,11 @@ func Dockerfile(s Spec) (string, error) {
 	for _, n := range addonNames {
 		if a, _ := LookupAddon(n); !a.Debian {
 			w("%s\n", static("addons/"+n+".Dockerfile"))
+			if n == "go" && GooseRenamed(s) {
+				w("# ---- the goose agent is `goose` in this image: pressly/goose (database\n")
+				w("# migrations, from the go add-on) is `%s`.\n", GooseMigrate)
+				w("RUN mv /usr/local/bin/goose /usr/local/bin/%s\n\n", GooseMigrate)
+			}
 		}
 	}
 
@@ -206,6 +211,19 @@ func Dockerfile(s Spec) (string, error) {
 	w("\n\n")
 	w("%s", static("final.Dockerfile"))
 	return b.String(), nil
+}
+
+// GooseMigrate is pressly/goose's name in an image that also holds the
+// goose agent (both are the command goose; the agent keeps the name).
+const GooseMigrate = "goose-migrate"
+
+// GooseRenamed reports that the image holds both the go add-on and an
+// agent whose command is goose, so pressly/goose is GooseMigrate.
+func GooseRenamed(s Spec) bool {
+	if !slices.Contains(s.EffectiveAddons(), "go") {
+		return false
+	}
+	return slices.ContainsFunc(s.Tools, func(t tools.Tool) bool { return t.Binary == "goose" })
 }
 
 func caBlock(files []string) string {

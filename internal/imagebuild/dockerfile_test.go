@@ -50,6 +50,8 @@ func TestDockerfileGolden(t *testing.T) {
 		{"base-opencode", Spec{Preset: preset(t, "base"), Tools: pick(t, "opencode"), Builder: "test"}},
 		{"full-opencode", Spec{Preset: preset(t, "full"), Tools: pick(t, "opencode"), Builder: "test"}},
 		{"lean-no-tools", Spec{Preset: preset(t, "lean"), Builder: "test"}},
+		// The goose agent with the go add-on: pressly/goose is renamed.
+		{"lean-go-goose", Spec{Preset: preset(t, "lean"), Addons: []string{"go"}, Tools: pick(t, "goose"), Builder: "test"}},
 		// One agent per install method: platform binary package, plain
 		// npm, npm with its own script, pipx and a checked download.
 		{"lean-methods", Spec{Preset: preset(t, "lean"), Tools: pick(t, "goose", "claude", "codex", "crush", "aider"), Builder: "test"}},
@@ -172,6 +174,34 @@ func TestAddonSnippetsAndPresets(t *testing.T) {
 			if ad, _ := LookupAddon(a); !ad.Pinned {
 				t.Errorf("preset %s has %s, which cannot build without a digest given by hand", p.Name, a)
 			}
+		}
+	}
+}
+
+// No two parts of the image declare the same build argument: a
+// --build-arg meant for one (an agent's GOOSE_VERSION) must not change
+// another (pressly/goose in the go add-on).
+func TestBuildArgsHaveOneOwner(t *testing.T) {
+	owner := map[string]string{}
+	claim := func(arg, who string) {
+		if prev, ok := owner[arg]; ok && prev != who {
+			t.Errorf("build argument %s is declared by %s and by %s", arg, prev, who)
+		}
+		owner[arg] = who
+	}
+	argRE := regexp.MustCompile(`(?m)^ARG ([A-Z0-9_]+)=`)
+	for _, a := range Addons() {
+		b, _ := fs.ReadFile(dockerfiles.FS, "addons/"+a.Name+".Dockerfile")
+		for _, m := range argRE.FindAllStringSubmatch(string(b), -1) {
+			claim(m[1], "add-on "+a.Name)
+		}
+	}
+	for _, tool := range tools.New().All() {
+		in := tool.Install
+		claim(in.VersionArg, "agent "+tool.Name)
+		if in.Method == tools.Binary {
+			claim(in.SHA256Arg()+"_AMD64", "agent "+tool.Name)
+			claim(in.SHA256Arg()+"_ARM64", "agent "+tool.Name)
 		}
 	}
 }

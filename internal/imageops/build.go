@@ -181,11 +181,6 @@ func (e Env) resolveChoice(cfg *config.Config, o BuildOptions) (choice, error) {
 			return c, ui.Usagef("--addons: unknown add-on %q (known: %s)", a, strings.Join(imagebuild.AddonNames(), ", "))
 		}
 	}
-	// pressly/goose (the go add-on) and the goose agent are one command.
-	if slices.Contains(imagebuild.Spec{Preset: preset, Addons: c.addons}.EffectiveAddons(), "go") &&
-		slices.ContainsFunc(c.tools, func(t tools.Tool) bool { return t.Binary == "goose" }) {
-		return c, ui.Usagef("the go add-on's goose (pressly/goose, database migrations) and the goose agent are both the command goose; leave one out (--tools without goose, or --addons/--preset without go)")
-	}
 
 	if o.BaseImage != nil {
 		img, err := ParseBaseImage(*o.BaseImage)
@@ -406,6 +401,9 @@ func (e Env) Build(ctx context.Context, o BuildOptions) error {
 	}
 	s.Infof("building %s: preset %s, agents %s, add-ons %s, from %s", tag, c.preset,
 		noneIfEmpty(spec.ToolNames()), noneIfEmpty(spec.EffectiveAddons()), base)
+	if imagebuild.GooseRenamed(spec) {
+		s.Infof("the goose agent and pressly/goose (the go add-on's database migrations) are both the command goose: the agent keeps it, pressly/goose is %s", imagebuild.GooseMigrate)
+	}
 	// Docker's progress is not data: it goes to stderr with our messages.
 	code, err := e.Runner.Interactive(ctx, argv, proc.Stdio{Out: s.Err, Err: s.Err}, nil, nil)
 	if err != nil {
