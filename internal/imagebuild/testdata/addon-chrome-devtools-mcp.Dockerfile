@@ -17,8 +17,15 @@ ARG DEBIAN_FRONTEND=noninteractive
 # sends what they copy to the session's terminal as OSC52 (no X11 or
 # Wayland in the sandbox); pbpaste, wl-paste and xclip/xsel -o say that
 # reading the clipboard is not possible.
+# Debian's documentation, manual pages and message translations are not
+# installed by this or any later layer (as in Debian's slim images; the
+# copyright files stay): an agent reads --help, not man pages.
 COPY build/ /tmp/ai-sandbox-build/
 RUN set -eu; \
+    printf '%s\n' 'path-exclude=/usr/share/doc/*' 'path-include=/usr/share/doc/*/copyright' \
+        'path-exclude=/usr/share/man/*' 'path-exclude=/usr/share/groff/*' 'path-exclude=/usr/share/info/*' \
+        'path-exclude=/usr/share/lintian/*' 'path-exclude=/usr/share/linda/*' 'path-exclude=/usr/share/locale/*' \
+        > /etc/dpkg/dpkg.cfg.d/ai-sandbox-slim; \
     apt-get update; \
     apt-get install -y --no-install-recommends \
         bzip2 ca-certificates curl fd-find git jq less libnss-unknown openssh-client \
