@@ -74,9 +74,10 @@ found=0
 while IFS=$'\t' read -r id repo tag; do
   [ -n "$id" ] || continue
   [ "$repo" = "<none>" ] && continue
+  # '|' and not a tab: read collapses empty fields between whitespace separators.
   line=$("$docker" image inspect --format \
-    '{{.Size}}	{{index .Config.Labels "ai-sandbox.preset"}}	{{index .Config.Labels "ai-sandbox.tools"}}	{{index .Config.Labels "ai-sandbox.addons"}}' "$id")
-  IFS=$'\t' read -r size preset tools addons <<<"$line"
+    '{{.Size}}|{{index .Config.Labels "ai-sandbox.preset"}}|{{index .Config.Labels "ai-sandbox.tools"}}|{{index .Config.Labels "ai-sandbox.addons"}}' "$id")
+  IFS='|' read -r size preset tools addons <<<"$line"
   mb=$(( size / 1000000 ))
   verdict="-"
   want=$preset

@@ -94,7 +94,7 @@ nothing recorded it builds the base preset with opencode.
 
 Presets (dockerfiles/presets/*.env):
   lean   the base layer and the agents: git, ssh, ripgrep, fd, jq, python3 with
-         pipx, tmux, sqlite3, less, vim, node and npm; no add-on (~670 MB)
+         pipx, tmux, sqlite3, less, vim, node and npm; no add-on (~640 MB)
   base   what the original's base image holds: lean + build-tools, doc-tools,
          gh, go (with sqlc, goose, golangci-lint, gopls), uv, bun, pnpm, lsp,
          spec-kit, openspec, uipro, rtk, acli, pup
