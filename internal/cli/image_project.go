@@ -1,14 +1,12 @@
 package cli
 
 import (
-	"fmt"
 	"path/filepath"
 
 	"github.com/ai-sandbox/ai-sandbox/internal/doctor"
 	"github.com/ai-sandbox/ai-sandbox/internal/imagebuild"
 	"github.com/ai-sandbox/ai-sandbox/internal/project"
 	"github.com/ai-sandbox/ai-sandbox/internal/toolchain"
-	"github.com/ai-sandbox/ai-sandbox/internal/workspace"
 )
 
 // The current project's toolchain (internal/toolchain), for image build
@@ -19,25 +17,17 @@ import (
 // workspace, else the current folder; outside every workspace, the git
 // top-level, else the current folder.
 func currentProjectDir(deps *Deps) (string, error) {
-	wd, err := deps.Getwd()
-	if err != nil {
-		return "", fmt.Errorf("current folder: %w", err)
-	}
-	cwd, err := filepath.EvalSymlinks(wd)
-	if err != nil {
-		cwd = wd
-	}
-	cfg, err := deps.LoadConfig()
+	proj, err := currentProject(deps)
 	if err != nil {
 		return "", err
 	}
-	if ws, _ := workspace.Match(canonicalWorkspaces(cfg.Workspaces), cwd); ws != "" {
-		return findProject(deps, cwd, ws).Dir, nil
+	if proj.Workspace != "" {
+		return proj.Dir, nil
 	}
-	if top := project.Find(cwd, nil).TopLevel; top != "" {
+	if top := project.Find(proj.Dir, nil).TopLevel; top != "" {
 		return top, nil
 	}
-	return cwd, nil
+	return proj.Dir, nil
 }
 
 // forProjectAddons detects the current project's toolchain, says what
