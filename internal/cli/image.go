@@ -160,7 +160,7 @@ for amd64 or arm64 is refused there, as the build would refuse it.`,
 	f := cmd.Flags()
 	f.StringSliceVar(&o.tools, "tools", nil, "agents to install, comma-separated ('none' for none; see 'ai-sandbox tools')")
 	f.StringSliceVar(&o.addons, "addons", nil, "add-ons on top of the preset, comma-separated ('none' for none)")
-	f.StringVar(&o.preset, "preset", "", "base or full")
+	f.StringVar(&o.preset, "preset", "", "lean, base or full (default: the recorded one, else base)")
 	f.StringVar(&o.baseImage, "base-image", "", "image to build FROM (default "+imagebuild.DefaultBaseImage+"; 'default' resets)")
 	f.StringArrayVar(&o.caCerts, "ca-cert", nil, "extra CA certificate (PEM) to trust; repeatable")
 	f.StringArrayVar(&o.buildArgs, "build-arg", nil, "NAME=VALUE passed to docker build; repeatable, recorded (NAME= drops it)")

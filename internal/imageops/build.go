@@ -36,7 +36,7 @@ type BuildOptions struct {
 	// added to the add-ons above (given or recorded) unless the preset or
 	// they hold them already, and recorded with them.
 	ProjectAddons []string
-	// Preset is base or full.
+	// Preset is lean, base or full.
 	Preset *string
 	// BaseImage is the image to build FROM; "default" resets it.
 	BaseImage *string
